@@ -1,0 +1,77 @@
+"""The one place that reads Novora's environment.
+
+Every other module receives a :class:`NovoraConfig` (or values taken from it) instead of looking at
+``os.environ`` itself, so that the CLI, the Dagster code location, dbt and Streamlit all agree on where the
+landing zone, the database and Dagster's home are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+WORKSPACE_FILE = PROJECT_ROOT / "workspace.yaml"
+
+WAREHOUSE_DB = "novora"
+DAGSTER_DB = "dagster"
+
+
+@dataclass(frozen=True)
+class NovoraConfig:
+    """Where things live. ``database_url`` is set only when an external PostgreSQL is used."""
+
+    home: Path
+    landing: Path
+    database_url: str | None
+    dagster_database_url: str | None
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def archive(self) -> Path:
+        return self.home / "archive"
+
+
+def load_config(env: Mapping[str, str] | None = None) -> NovoraConfig:
+    """Read ``NOVORA_HOME``, ``NOVORA_LANDING``, ``NOVORA_DATABASE_URL`` and ``NOVORA_DAGSTER_DATABASE_URL``."""
+    env = os.environ if env is None else env
+    home = Path(env.get("NOVORA_HOME") or ".novora").expanduser().resolve()
+    landing_raw = env.get("NOVORA_LANDING")
+    landing = Path(landing_raw).expanduser().resolve() if landing_raw else home / "landing"
+    database_url = env.get("NOVORA_DATABASE_URL") or None
+    dagster_url = env.get("NOVORA_DAGSTER_DATABASE_URL") or None
+    return NovoraConfig(home=home, landing=landing, database_url=database_url, dagster_database_url=dagster_url)
+
+
+def child_environment(config: NovoraConfig, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for processes Novora starts (webserver, daemon, dbt, Streamlit): same home, same database."""
+    env = dict(os.environ if base is None else base)
+    env["NOVORA_HOME"] = str(config.home)
+    env["NOVORA_LANDING"] = str(config.landing)
+    env["DAGSTER_HOME"] = str(config.dagster_home)
+    if config.database_url:
+        env["NOVORA_DATABASE_URL"] = config.database_url
+    if config.dagster_database_url:
+        env["NOVORA_DAGSTER_DATABASE_URL"] = config.dagster_database_url
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    env.setdefault("DO_NOT_TRACK", "1")
+    return env
