@@ -1,6 +1,7 @@
 {#
     Every non-null value of the column lies between `min_value` and `max_value` (either bound may be left
     out; bounds are inclusive unless `inclusive: false`). Fails with one row per offending value.
+    A missing bound compares with null, which is never true, so it excludes nothing.
 #}
 {% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
 
@@ -15,16 +16,8 @@ validation as (
     select {{ column_name }} as tested_value
     from {{ model }}
     where
-        {{ column_name }} is not null
-        and (
-            false
-            {% if min_value is not none %}
-                or {{ column_name }} {{ '<' if inclusive else '<=' }} {{ min_value }}
-            {% endif %}
-            {% if max_value is not none %}
-                or {{ column_name }} {{ '>' if inclusive else '>=' }} {{ max_value }}
-            {% endif %}
-        )
+        {{ column_name }} {{ '<' if inclusive else '<=' }} {{ 'null' if min_value is none else min_value }}
+        or {{ column_name }} {{ '>' if inclusive else '>=' }} {{ 'null' if max_value is none else max_value }}
 
 )
 

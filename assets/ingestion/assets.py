@@ -1,0 +1,166 @@
+"""Dagster assets for the landing zone: thin wrappers around :mod:`assets.ingestion.ingest`.
+
+Every ingestion asset carries two checks:
+- ``rows_reconcile`` (ERROR, blocking): rows loaded + rows rejected = rows delivered. If it ever failed,
+  rows would have vanished, so nothing downstream may run on the result.
+- ``contract`` (WARN): the delivery met its contract (no rejected rows, file readable). Bad input is expected
+  in real life; it is quarantined and reported, and good rows flow on.
+"""
+
+
+import dagster as dg
+
+from assets.ingestion.ingest import (
+    LoadReport,
+    MissingReferenceData,
+    ingest_invitations,
+    ingest_org,
+    ingest_responses,
+    ingest_survey_definition,
+)
+from orchestration.partitions import survey_partitions
+from orchestration.resources import LandingZone, WarehouseResource
+
+GROUP = "ingestion"
+
+TEAMS = dg.AssetKey(["raw", "teams"])
+EMPLOYEES = dg.AssetKey(["raw", "employees"])
+SURVEYS = dg.AssetKey(["raw", "surveys"])
+QUESTIONS = dg.AssetKey(["raw", "questions"])
+INVITATIONS = dg.AssetKey(["raw", "invitations"])
+RESPONSES = dg.AssetKey(["raw", "responses"])
+
+RECONCILE = "rows_reconcile"
+CONTRACT = "contract"
+
+
+def check_specs(*keys: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    specs = []
+    for key in keys:
+        specs.append(dg.AssetCheckSpec(RECONCILE, asset=key, blocking=True,
+                                       description="rows loaded + rows rejected = rows delivered"))
+        specs.append(dg.AssetCheckSpec(CONTRACT, asset=key,
+                                       description="the delivery met its data contract (nothing quarantined)"))
+    return specs
+
+
+def report_metadata(report: LoadReport) -> dict[str, dg.MetadataValue]:
+    """Counts, timings and reasons only: never a delivered value (comments and names stay in raw)."""
+    metadata: dict[str, dg.MetadataValue] = {
+        "status": dg.MetadataValue.text(report.status),
+        "file": dg.MetadataValue.path(report.file_path),
+        "rows_delivered": dg.MetadataValue.int(report.rows_delivered),
+        "rows_loaded": dg.MetadataValue.int(report.rows_loaded),
+        "rows_rejected": dg.MetadataValue.int(report.rows_rejected),
+        "seconds": dg.MetadataValue.float(round(report.seconds, 3)),
+    }
+    for name, value in report.timings.items():
+        metadata[name] = dg.MetadataValue.float(round(value, 3))
+    if report.file_error:
+        metadata["file_error"] = dg.MetadataValue.text(report.file_error)
+    if report.reasons:
+        table = "\n".join(f"| {reason} | {count} |" for reason, count in report.reasons.most_common(20))
+        metadata["rejection_reasons"] = dg.MetadataValue.md("| reason | rows |\n| --- | --- |\n" + table)
+    return metadata
+
+
+def check_results(key: dg.AssetKey, report: LoadReport) -> list[dg.AssetCheckResult]:
+    reconciles = report.rows_loaded + report.rows_rejected == report.rows_delivered
+    clean = report.status != "file_rejected" and report.rows_rejected == 0
+    contract_text = (
+        report.file_error if report.status == "file_rejected"
+        else f"{report.rows_rejected} of {report.rows_delivered} rows quarantined" if report.rows_rejected
+        else "no rows quarantined"
+    )
+    return [
+        dg.AssetCheckResult(
+            asset_key=key, check_name=RECONCILE, passed=reconciles, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"delivered": report.rows_delivered, "loaded": report.rows_loaded,
+                      "rejected": report.rows_rejected},
+        ),
+        dg.AssetCheckResult(
+            asset_key=key, check_name=CONTRACT, passed=clean, severity=dg.AssetCheckSeverity.WARN,
+            description=contract_text,
+        ),
+    ]
+
+
+def materialize_result(key: dg.AssetKey, report: LoadReport, log: dg.DagsterLogManager) -> dg.MaterializeResult:
+    if report.status == "file_rejected":
+        log.error(f"{key.to_user_string()}: file rejected whole: {report.file_error}")
+    elif report.rows_rejected:
+        log.warning(f"{key.to_user_string()}: {report.rows_rejected} of {report.rows_delivered} rows quarantined")
+    return dg.MaterializeResult(asset_key=key, metadata=report_metadata(report),
+                                check_results=check_results(key, report))
+
+
+def _failure(exc: MissingReferenceData) -> dg.Failure:
+    return dg.Failure(description=str(exc), allow_retries=False)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(TEAMS, group_name=GROUP, description="The team hierarchy from org/teams.csv (validated)."),
+        dg.AssetSpec(EMPLOYEES, group_name=GROUP, description="The roster from org/employees.csv (validated)."),
+    ],
+    check_specs=check_specs(TEAMS, EMPLOYEES),
+)
+def org(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
+    """teams.csv and employees.csv, checked together because each refers to the other."""
+    with warehouse.connect() as conn:
+        teams_report, employees_report = ingest_org(conn, landing.root)
+    yield materialize_result(TEAMS, teams_report, context.log)
+    yield materialize_result(EMPLOYEES, employees_report, context.log)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(SURVEYS, group_name=GROUP, description="One row per survey, from survey.json."),
+        dg.AssetSpec(QUESTIONS, group_name=GROUP, description="The questions of each survey, from survey.json."),
+    ],
+    check_specs=[*check_specs(QUESTIONS)],
+    partitions_def=survey_partitions,
+)
+def survey_definition(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
+    """survey.json of one survey: its title, dates and questions."""
+    with warehouse.connect() as conn:
+        report = ingest_survey_definition(conn, landing.root, context.partition_key)
+    yield dg.MaterializeResult(asset_key=SURVEYS, metadata={"status": dg.MetadataValue.text(report.status)})
+    yield materialize_result(QUESTIONS, report, context.log)
+
+
+@dg.asset(
+    key=INVITATIONS,
+    group_name=GROUP,
+    partitions_def=survey_partitions,
+    deps=[TEAMS, EMPLOYEES, SURVEYS],
+    check_specs=check_specs(INVITATIONS),
+)
+def invitations(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
+    """Who was invited to a survey, with the team they were on at launch (the participation denominator)."""
+    try:
+        with warehouse.connect() as conn:
+            report = ingest_invitations(conn, landing.root, context.partition_key)
+    except MissingReferenceData as exc:
+        raise _failure(exc) from exc
+    return materialize_result(INVITATIONS, report, context.log)
+
+
+@dg.asset(
+    key=RESPONSES,
+    group_name=GROUP,
+    partitions_def=survey_partitions,
+    deps=[TEAMS, QUESTIONS],
+    check_specs=check_specs(RESPONSES),
+)
+def responses(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
+    """Every answer of a survey (anonymous: a response carries its team, never a person), loaded with COPY."""
+    try:
+        with warehouse.connect() as conn:
+            report = ingest_responses(conn, landing.root, context.partition_key)
+    except MissingReferenceData as exc:
+        raise _failure(exc) from exc
+    return materialize_result(RESPONSES, report, context.log)
+
+
+ingestion_assets = [org, survey_definition, invitations, responses]

@@ -1,0 +1,204 @@
+"""The ``novora`` command line (SPEC section 2).
+
+Anything a user can cause ends in one clear line on stderr and a non-zero exit, never a bare traceback
+(set ``NOVORA_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from orchestration import database
+from orchestration.config import load_config
+
+
+class UserError(click.ClickException):
+    def show(self, file=None) -> None:  # one line, no usage dump
+        click.echo(f"novora: error: {self.format_message()}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Novora: employee-engagement survey analytics on Dagster, dbt and PostgreSQL."""
+
+
+# ---------------------------------------------------------------- db
+
+
+@cli.group()
+def db() -> None:
+    """The warehouse server (embedded PostgreSQL unless NOVORA_DATABASE_URL is set)."""
+
+
+@db.command("start")
+def db_start() -> None:
+    """Start the embedded server (and bring the schema up to date)."""
+    from orchestration import migrate
+
+    config = load_config()
+    url = database.ensure_server(config)
+    applied = migrate.migrate(url)
+    where = f"embedded, data in {config.pgdata}" if config.embedded else "external"
+    click.echo(f"database running ({where}); schema version {migrate.current_version(url)}"
+               + (f", applied {', '.join(map(str, applied))}" if applied else ""))
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    config = load_config()
+    click.echo("database stopped" if database.stop_server(config) else "database was not running")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print a libpq URL of the warehouse (for psql and psycopg)."""
+    click.echo(database.warehouse_url(load_config()))
+
+
+# ---------------------------------------------------------------- generate
+
+
+@cli.command()
+@click.option("--teams", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--employees-per-team", type=click.IntRange(1, 100_000), default=30, show_default=True)
+@click.option("--surveys", type=click.IntRange(1, 120), default=6, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--start-month", default="2026-01", show_default=True, help="Month of the first survey (YYYY-MM).")
+@click.option("--participation", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Everyone's response probability (default: realistic per-team rates).")
+@click.option("--bad-rows", type=click.IntRange(0, 1_000_000), default=0, show_default=True,
+              help="Plant this many invalid rows, to see the quarantine at work.")
+@click.option("--landing", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Landing zone to write (default: NOVORA_LANDING or $NOVORA_HOME/landing).")
+def generate(teams, employees_per_team, surveys, seed, start_month, participation, bad_rows, landing) -> None:
+    """Write a synthetic org and its surveys into the landing zone (same seed, same files)."""
+    from orchestration.synthetic import GenerateOptions
+    from orchestration.synthetic import generate as run_generate
+
+    target = landing.resolve() if landing else load_config().landing
+    try:
+        options = GenerateOptions(teams=teams, employees_per_team=employees_per_team, surveys=surveys, seed=seed,
+                                  start_month=start_month, participation=participation, bad_rows=bad_rows)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    report = run_generate(target, options)
+    click.echo(f"wrote {report.teams} teams, {report.employees} employees, {len(report.surveys)} surveys "
+               f"({report.responses:,} responses, {report.answer_rows:,} answer rows) to {target} "
+               f"in {report.seconds:.1f}s")
+
+
+# ---------------------------------------------------------------- materialize
+
+
+@cli.command()
+def materialize() -> None:
+    """Materialise every asset for every survey in the landing zone, in this process."""
+    from orchestration.definitions import build_definitions
+    from orchestration.runner import materialize_all
+
+    config = load_config()
+    if not config.landing.is_dir():
+        raise UserError(f"landing zone {config.landing} does not exist (run `novora generate` or set NOVORA_LANDING)")
+    summary = materialize_all(config, build_definitions(config), echo=click.echo)
+    _print_quarantine(config)
+    if not summary.ok:
+        failed = [s.name for s in summary.steps if not s.ok]
+        raise UserError(f"materialisation failed for: {', '.join(failed)}")
+    click.echo("all assets materialised; every blocking check passed")
+
+
+def _print_quarantine(config) -> None:
+    import psycopg
+
+    with psycopg.connect(database.warehouse_url(config)) as conn:
+        rows = conn.execute(
+            """select dataset, coalesce(survey_id, '-'), sum(rows_delivered), sum(rows_loaded), sum(rows_rejected),
+                      bool_or(is_file_rejected)
+               from raw.deliveries where is_current or (is_file_rejected and loaded_at > now() - interval '1 hour')
+               group by 1, 2 order by 2, 1"""
+        ).fetchall()
+    if not rows:
+        return
+    click.echo(f"{'dataset':<12} {'survey':<10} {'delivered':>10} {'loaded':>10} {'rejected':>9}")
+    for dataset, survey, delivered, loaded, rejected, file_rejected in rows:
+        note = "  (a file was rejected whole: see quarantine.rejected_rows)" if file_rejected else ""
+        click.echo(f"{dataset:<12} {survey:<10} {delivered:>10,} {loaded:>10,} {rejected:>9,}{note}")
+
+
+# ---------------------------------------------------------------- demo, docs, bench
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface the UIs listen on.")
+@click.option("--dagster-port", type=int, default=3000, show_default=True)
+@click.option("--app-port", type=int, default=8501, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare everything, then exit instead of serving the UIs.")
+def demo(host: str, dagster_port: int, app_port: int, no_serve: bool) -> None:
+    """Database, synthetic data, every asset materialised, then Dagster UI and the Streamlit app."""
+    from orchestration.demo import run_demo
+
+    code = run_demo(load_config(), host=host, dagster_port=dagster_port, app_port=app_port, serve=not no_serve,
+                    echo=click.echo)
+    if code:
+        raise UserError("demo stopped: see the messages above")
+
+
+@cli.command()
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Only generate the docs site into dbt_project/target.")
+def docs(port: int, no_serve: bool) -> None:
+    """Generate and serve dbt docs (the lineage graph from sources to marts)."""
+    from orchestration.docs import serve_docs
+
+    serve_docs(load_config(), port=port, serve=not no_serve, echo=click.echo)
+
+
+@cli.command()
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the benchmark's own database and landing zone live (default: $NOVORA_HOME/bench).")
+@click.option("--teams", type=int, default=100, show_default=True)
+@click.option("--employees-per-team", type=int, default=500, show_default=True)
+def bench(home: Path | None, teams: int, employees_per_team: int) -> None:
+    """Time each pipeline stage on one benchmark-size survey; JSON on stdout."""
+    from orchestration.bench import run_bench
+
+    config = load_config()
+    bench_home = (home or config.home / "bench").resolve()
+    figures = run_bench(bench_home, teams=teams, employees_per_team=employees_per_team,
+                        progress=lambda m: click.echo(m, err=True))
+    click.echo(json.dumps(figures, indent=2))
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    from orchestration.migrate import MigrationError
+
+    try:
+        cli.main(args=argv, prog_name="novora", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("novora: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (database.DatabaseError, MigrationError, OSError) as exc:
+        click.echo(f"novora: error: {database.first_line(exc)}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # an unexpected failure still gets one line; NOVORA_DEBUG shows the traceback
+        if os.environ.get("NOVORA_DEBUG"):
+            raise
+        click.echo(f"novora: error: {type(exc).__name__}: {database.first_line(exc)} "
+                   "(set NOVORA_DEBUG=1 for the traceback)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""dbt wired into Dagster: one DbtProject, one translator, the dbt assets.
+
+Raw tables appear as dbt sources whose asset keys are the ingestion assets' keys (``raw/<table>``), so the
+asset graph runs from each landing file through staging to the marts. dbt tests become asset checks.
+"""
+
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.config import DBT_PROJECT_DIR
+from orchestration.resources import WarehouseResource
+
+# dbt parse renders the profile but never connects; these stand in when no warehouse is configured yet.
+_PARSE_ONLY_ENV = {"NOVORA_PG_HOST": "localhost", "NOVORA_PG_USER": "postgres", "NOVORA_PG_DBNAME": "novora"}
+_SOURCE_DIRS = ("models", "seeds", "macros", "tests")
+
+
+@cache
+def project() -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+dbt_project = project()
+
+
+def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
+    """True when manifest.json is missing or older than any file of the dbt project."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in _SOURCE_DIRS:
+        files.extend(p for p in (project_dir / folder).rglob("*") if p.is_file())
+    return any(p.stat().st_mtime > built for p in files if p.exists())
+
+
+def dbt_command() -> list[str]:
+    """The dbt executable of this environment (the venv's, not whatever is first on PATH)."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return [str(candidate)] if candidate.exists() else ["dbt"]
+
+
+def parse_manifest(project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Run ``dbt parse`` so the code location can load (needs no database connection)."""
+    env = {**_PARSE_ONLY_ENV, **os.environ}
+    result = subprocess.run(
+        [*dbt_command(), "parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)],
+        env=env, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        detail = (result.stdout + result.stderr).strip().splitlines()
+        raise RuntimeError("dbt parse failed: " + (detail[-1] if detail else f"exit {result.returncode}"))
+
+
+def ensure_manifest() -> Path:
+    if manifest_is_stale(dbt_project.project_dir, dbt_project.manifest_path):
+        parse_manifest(dbt_project.project_dir)
+    return dbt_project.manifest_path
+
+
+def asset_key_for(resource_type: str, schema: str | None, name: str, source_name: str | None = None) -> dg.AssetKey:
+    """Sources keep the ingestion keys (``raw/teams``); models and seeds are keyed ``<schema>/<name>``."""
+    if resource_type == "source":
+        return dg.AssetKey([source_name or schema or "raw", name])
+    return dg.AssetKey([schema or "public", name])
+
+
+def group_for(fqn: list[str]) -> str:
+    """The dbt folder a model lives in (staging, intermediate, marts) is its Dagster group; seeds go to staging."""
+    return fqn[1] if len(fqn) > 2 else "staging"
+
+
+class NovoraDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        props = dbt_resource_props
+        return asset_key_for(
+            props["resource_type"],
+            props.get("schema"),
+            props.get("identifier") or props["name"] if props["resource_type"] == "source" else props["name"],
+            props.get("source_name"),
+        )
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        # Rebuild (and re-test) as soon as the raw tables under a model change: a new survey flows to the
+        # warehouse without anyone clicking.
+        return dg.AutomationCondition.eager()
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return group_for(list(dbt_resource_props.get("fqn", [])))
+
+
+translator = NovoraDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def build_dbt_assets() -> dg.AssetsDefinition:
+    @dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=translator, name="dbt_models")
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        """Seeds, staging views and (later) marts, with their dbt tests as asset checks."""
+        warehouse.export_for_dbt()
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return dbt_models

@@ -1,0 +1,23 @@
+"""The Novora code location: every domain's definitions merged. Nothing else lives here."""
+
+import dagster as dg
+
+from assets.ingestion.assets import ingestion_assets
+from orchestration.config import load_config
+from orchestration.dbt import build_dbt_assets
+from orchestration.jobs import jobs
+from orchestration.resources import resources_for
+from orchestration.sensors import landing_sensor
+
+
+def build_definitions(config=None) -> dg.Definitions:
+    config = config or load_config()
+    return dg.Definitions(
+        assets=[*ingestion_assets, build_dbt_assets()],
+        jobs=jobs,
+        sensors=[landing_sensor],
+        resources=resources_for(config),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,97 @@
+"""Dagster resources: the warehouse connection and the landing zone.
+
+Both are plain configuration objects; the CLI and tests build them from :class:`NovoraConfig`, Dagster gets
+them from ``definitions.py``. dbt reaches the same database through environment variables that
+``WarehouseResource.dbt_environment`` derives from the one URL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+from pydantic import PrivateAttr
+
+from orchestration import database, migrate
+from orchestration.config import NovoraConfig, load_config
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The PostgreSQL warehouse. Empty ``database_url`` means the embedded server under ``novora_home``."""
+
+    novora_home: str
+    database_url: str = ""
+
+    _url: str | None = PrivateAttr(default=None)
+
+    @property
+    def config(self) -> NovoraConfig:
+        env = {"NOVORA_HOME": self.novora_home}
+        if self.database_url:
+            env["NOVORA_DATABASE_URL"] = self.database_url
+        return load_config(env)
+
+    def url(self) -> str:
+        """The warehouse URL; starts the embedded server and applies pending migrations on first use."""
+        if self._url is None:
+            url = database.ensure_server(self.config)
+            migrate.migrate(url)
+            self._url = url
+        return self._url
+
+    @contextmanager
+    def connect(self, autocommit: bool = True) -> Iterator[psycopg.Connection]:
+        with psycopg.connect(self.url(), autocommit=autocommit) as conn:
+            yield conn
+
+    def dbt_environment(self) -> dict[str, str]:
+        """The variables dbt_project/profiles.yml reads, for this warehouse."""
+        return dbt_environment(self.url())
+
+    def export_for_dbt(self) -> None:
+        """dagster-dbt runs dbt as a child of this process, so the profile variables go into its environment."""
+        os.environ.update(self.dbt_environment())
+
+
+def dbt_environment(url: str) -> dict[str, str]:
+    params = database.libpq_params(url)
+    return {
+        "NOVORA_PG_HOST": params["host"],
+        "NOVORA_PG_PORT": params["port"],
+        "NOVORA_PG_USER": params["user"],
+        "NOVORA_PG_PASSWORD": params["password"],
+        "NOVORA_PG_DBNAME": params["dbname"],
+        "NOVORA_PG_SSLMODE": params["sslmode"],
+    }
+
+
+class LandingZone(dg.ConfigurableResource):
+    """Where survey exports arrive (SPEC section 3)."""
+
+    path: str
+
+    @cached_property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+def resources_for(config: NovoraConfig) -> dict[str, dg.ConfigurableResource]:
+    """The resources of the code location for a configuration (also used by tests with a temporary home)."""
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.dbt import dbt_command, dbt_project
+
+    return {
+        "warehouse": WarehouseResource(novora_home=str(config.home), database_url=config.database_url or ""),
+        "landing": LandingZone(path=str(config.landing)),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project.project_dir,
+            profiles_dir=str(dbt_project.profiles_dir),
+            dbt_executable=dbt_command()[0],
+        ),
+    }

@@ -1,0 +1,107 @@
+"""``novora materialize``: one in-process pass over the whole asset graph, recorded in Dagster's storage.
+
+Order: the org, then every survey partition found in the landing zone, then dbt. Runs go to the same
+instance the UI reads, so they appear in Dagster UI's run history and asset catalog.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from assets.ingestion.ingest import survey_ids
+from orchestration import database, migrate
+from orchestration.config import NovoraConfig
+from orchestration.instance import storage_environment, write_instance
+from orchestration.jobs import build_warehouse_job, ingest_org_job, ingest_survey_job
+from orchestration.partitions import survey_partitions
+
+
+@dataclass
+class StepOutcome:
+    name: str
+    success: bool
+    failed_checks: list[str] = field(default_factory=list)  # blocking (ERROR) checks that failed
+    warnings: list[str] = field(default_factory=list)  # WARN checks that failed
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.success and not self.failed_checks
+
+
+@dataclass
+class MaterializeSummary:
+    steps: list[StepOutcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+
+def open_instance(config: NovoraConfig) -> dg.DagsterInstance:
+    """Prepare the database and Dagster's home, then open the instance the webserver and daemon share."""
+    url = database.ensure_server(config)
+    migrate.migrate(url)
+    home = write_instance(config)
+    os.environ.update(storage_environment(config))
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _outcome(name: str, result: dg.ExecuteInProcessResult) -> StepOutcome:
+    failed, warnings = [], []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        label = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            failed.append(label)
+        else:
+            warnings.append(label)
+    error = None
+    if not result.success:
+        failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+        if failures:
+            data = failures[0].step_failure_data
+            error = data.error.message.strip().splitlines()[0] if data and data.error else "step failed"
+        else:
+            error = "run failed"
+    return StepOutcome(name, result.success, failed, warnings, error)
+
+
+def materialize_all(
+    config: NovoraConfig, defs: dg.Definitions, echo: Callable[[str], None] = print
+) -> MaterializeSummary:
+    instance = open_instance(config)
+    surveys = survey_ids(config.landing)
+    known = set(instance.get_dynamic_partitions(survey_partitions.name))
+    new = [s for s in surveys if s not in known]
+    if new:
+        instance.add_dynamic_partitions(survey_partitions.name, new)
+    steps: list[StepOutcome] = []
+
+    def run(name: str, job_name: str, partition_key: str | None = None) -> None:
+        echo(f"materialising {name} ...")
+        job = defs.resolve_job_def(job_name)
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition_key, raise_on_error=False,
+            tags={"novora/trigger": "novora materialize"},
+        )
+        outcome = _outcome(name, result)
+        steps.append(outcome)
+        status = "ok" if outcome.ok else "FAILED"
+        detail = f" ({outcome.error})" if outcome.error else ""
+        if outcome.failed_checks:
+            detail += f" blocking checks failed: {', '.join(outcome.failed_checks)}"
+        if outcome.warnings:
+            detail += f" warnings: {', '.join(outcome.warnings)}"
+        echo(f"  {name}: {status}{detail}")
+
+    run("org", ingest_org_job.name)
+    for survey_id in surveys:
+        run(f"survey {survey_id}", ingest_survey_job.name, survey_id)
+    run("dbt build", build_warehouse_job.name)
+    return MaterializeSummary(steps)
