@@ -97,7 +97,8 @@ def generate(teams, employees_per_team, surveys, seed, start_month, participatio
 
 
 @cli.command()
-def materialize() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show Dagster's and dbt's output instead of logging it.")
+def materialize(verbose: bool) -> None:
     """Materialise every asset for every survey in the landing zone, in this process."""
     from orchestration.definitions import build_definitions
     from orchestration.runner import materialize_all
@@ -105,7 +106,9 @@ def materialize() -> None:
     config = load_config()
     if not config.landing.is_dir():
         raise UserError(f"landing zone {config.landing} does not exist (run `novora generate` or set NOVORA_LANDING)")
-    summary = materialize_all(config, build_definitions(config), echo=click.echo)
+    stdout = click.get_text_stream("stdout")
+    summary = materialize_all(config, build_definitions(config), echo=lambda m: click.echo(m, file=stdout),
+                              verbose=verbose)
     _print_quarantine(config)
     if not summary.ok:
         failed = [s.name for s in summary.steps if not s.ok]

@@ -49,11 +49,16 @@ def dbt_command() -> list[str]:
     return [str(candidate)] if candidate.exists() else ["dbt"]
 
 
+def dbt_args(*args: str, project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
+    """A dbt command line for the Novora project (profiles.yml lives in the project)."""
+    return [*dbt_command(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+
+
 def parse_manifest(project_dir: Path = DBT_PROJECT_DIR) -> None:
     """Run ``dbt parse`` so the code location can load (needs no database connection)."""
     env = {**_PARSE_ONLY_ENV, **os.environ}
     result = subprocess.run(
-        [*dbt_command(), "parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)],
+        dbt_args("parse", "--quiet", project_dir=project_dir),
         env=env, capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:

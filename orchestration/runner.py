@@ -6,6 +6,7 @@ instance the UI reads, so they appear in Dagster UI's run history and asset cata
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,10 +73,21 @@ def _outcome(name: str, result: dg.ExecuteInProcessResult) -> StepOutcome:
     return StepOutcome(name, result.success, failed, warnings, error)
 
 
+def quiet_run_config(level: str) -> dict:
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
 def materialize_all(
-    config: NovoraConfig, defs: dg.Definitions, echo: Callable[[str], None] = print
+    config: NovoraConfig,
+    defs: dg.Definitions,
+    echo: Callable[[str], None] = print,
+    verbose: bool = False,
 ) -> MaterializeSummary:
+    """Run org, every survey partition, then dbt. Unless ``verbose``, Dagster's and dbt's own output goes to
+    ``$NOVORA_HOME/logs/materialize.log`` and only one line per step is echoed."""
     instance = open_instance(config)
+    config.logs.mkdir(parents=True, exist_ok=True)
+    log_path = config.logs / "materialize.log"
     surveys = survey_ids(config.landing)
     known = set(instance.get_dynamic_partitions(survey_partitions.name))
     new = [s for s in surveys if s not in known]
@@ -86,10 +98,15 @@ def materialize_all(
     def run(name: str, job_name: str, partition_key: str | None = None) -> None:
         echo(f"materialising {name} ...")
         job = defs.resolve_job_def(job_name)
-        result = job.execute_in_process(
-            instance=instance, partition_key=partition_key, raise_on_error=False,
-            tags={"novora/trigger": "novora materialize"},
-        )
+        with open(log_path, "a", encoding="utf-8") as log, contextlib.ExitStack() as stack:
+            if not verbose:
+                stack.enter_context(contextlib.redirect_stdout(log))
+                stack.enter_context(contextlib.redirect_stderr(log))
+            result = job.execute_in_process(
+                run_config=quiet_run_config("DEBUG" if verbose else "INFO"),
+                instance=instance, partition_key=partition_key, raise_on_error=False,
+                tags={"novora/trigger": "novora materialize"},
+            )
         outcome = _outcome(name, result)
         steps.append(outcome)
         status = "ok" if outcome.ok else "FAILED"
@@ -104,4 +121,6 @@ def materialize_all(
     for survey_id in surveys:
         run(f"survey {survey_id}", ingest_survey_job.name, survey_id)
     run("dbt build", build_warehouse_job.name)
+    if not verbose:
+        echo(f"(Dagster and dbt output: {log_path})")
     return MaterializeSummary(steps)

@@ -1,0 +1,148 @@
+"""``novora demo``: everything on one machine, then Dagster UI, the daemon and the Streamlit app until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration import database
+from orchestration.config import PROJECT_ROOT, WORKSPACE_FILE, NovoraConfig, child_environment
+from orchestration.instance import storage_environment
+
+DEMO_BAD_ROWS = 24  # a few planted defects so the quarantine and the contract checks have something to show
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    process: subprocess.Popen | None = None
+
+
+def services(host: str, dagster_port: int, app_port: int) -> list[Service]:
+    """The long-running processes of the demo, each with the URL that says it is up."""
+    bin_dir = Path(sys.executable).parent
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return [
+        Service("dagster-webserver",
+                [str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(dagster_port), "-w", str(WORKSPACE_FILE)],
+                f"http://{shown_host}:{dagster_port}/server_info"),
+        Service("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(WORKSPACE_FILE)], ""),
+        Service("streamlit",
+                [str(bin_dir / "streamlit"), "run", str(PROJECT_ROOT / "dashboards" / "app.py"),
+                 "--server.address", host, "--server.port", str(app_port), "--server.headless", "true",
+                 "--browser.gatherUsageStats", "false"],
+                f"http://{shown_host}:{app_port}/_stcore/health"),
+    ]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(1)
+    return False
+
+
+def stop_all(running: list[Service], grace: float = 15.0) -> None:
+    for service in running:
+        if service.process and service.process.poll() is None:
+            service.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for service in running:
+        if service.process is None:
+            continue
+        try:
+            service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            service.process.kill()
+            service.process.wait()
+
+
+def prepare(config: NovoraConfig, echo: Callable[[str], None]) -> bool:
+    """Database, synthetic data (unless the landing zone already has an org) and one full materialisation."""
+    from orchestration.definitions import build_definitions
+    from orchestration.runner import materialize_all
+    from orchestration.synthetic import GenerateOptions, generate
+
+    echo(f"novora home: {config.home}")
+    if (config.landing / "org" / "teams.csv").exists():
+        echo(f"landing zone {config.landing} already holds an org: using it as it is")
+    else:
+        report = generate(config.landing, GenerateOptions(bad_rows=DEMO_BAD_ROWS))
+        echo(f"generated {report.teams} teams, {report.employees} employees, {len(report.surveys)} surveys "
+             f"({report.responses:,} responses) into {config.landing} in {report.seconds:.1f}s")
+    summary = materialize_all(config, build_definitions(config), echo=echo)
+    return summary.ok
+
+
+def run_demo(
+    config: NovoraConfig, host: str, dagster_port: int, app_port: int, serve: bool, echo: Callable[[str], None]
+) -> int:
+    was_running = config.embedded and database.is_running(config)
+    if not prepare(config, echo):
+        echo("materialisation failed: see the lines above and the log")
+        return 1
+    if not serve:
+        return 0
+    config.logs.mkdir(parents=True, exist_ok=True)
+    env = child_environment(config)
+    env.update(storage_environment(config))
+    env.setdefault("NOVORA_DAGSTER_URL", f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{dagster_port}")
+    running: list[Service] = []
+    stopping = False
+
+    def on_term(signum, frame):  # SIGTERM behaves like Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        for service in services(host, dagster_port, app_port):
+            log = open(config.logs / f"{service.name}.log", "a", encoding="utf-8")
+            service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, stdout=log,
+                                               stderr=subprocess.STDOUT, start_new_session=True)
+            running.append(service)
+        for service in running:
+            assert service.process is not None
+            if service.health_url and not wait_healthy(service.health_url, service.process):
+                echo(f"{service.name} did not come up: see {config.logs / (service.name + '.log')}")
+                return 1
+        dagster_url = env["NOVORA_DAGSTER_URL"]
+        echo("")
+        echo(f"Dagster UI     {dagster_url}   (assets, survey partitions, backfills)")
+        echo(f"Novora app     http://{'127.0.0.1' if host == '0.0.0.0' else host}:{app_port}")
+        echo(f"logs           {config.logs}")
+        echo("Press Ctrl-C to stop.")
+        while True:
+            for service in running:
+                assert service.process is not None
+                if service.process.poll() is not None:
+                    echo(f"{service.name} exited with code {service.process.returncode}: "
+                         f"see {config.logs / (service.name + '.log')}")
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        stopping = True
+        echo("\nstopping ...")
+        return 0
+    finally:
+        stop_all(running)
+        signal.signal(signal.SIGTERM, previous)
+        if stopping and config.embedded and not was_running:
+            database.stop_server(config)
+        if stopping:
+            echo("stopped")

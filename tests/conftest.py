@@ -1,0 +1,58 @@
+"""Shared fixtures: one embedded PostgreSQL for the session, a fresh schema per test that needs one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from orchestration import database, migrate
+from orchestration.config import NovoraConfig, load_config
+from tests.landing_fixture import write_landing
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+_SCHEMAS = ("raw", "quarantine", "nlp", "staging", "intermediate", "marts", "alerts", "app")
+
+
+@pytest.fixture(scope="session")
+def pg_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """NOVORA_HOME of the test session's embedded server (stopped at the end)."""
+    home = tmp_path_factory.mktemp("novora_home")
+    config = load_config({"NOVORA_HOME": str(home)})
+    database.ensure_server(config)
+    yield home
+    database.stop_server(config)
+
+
+@pytest.fixture
+def novora_config(pg_home: Path, tmp_path: Path) -> NovoraConfig:
+    """A configuration on the session server with an empty landing zone of this test's own."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    return load_config({"NOVORA_HOME": str(pg_home), "NOVORA_LANDING": str(landing)})
+
+
+@pytest.fixture
+def warehouse_url(novora_config: NovoraConfig) -> str:
+    """The warehouse with every Novora schema dropped and migrated again: each test starts empty."""
+    url = database.ensure_server(novora_config)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("drop schema if exists " + ", ".join(_SCHEMAS) + " cascade")
+    migrate.migrate(url)
+    return url
+
+
+@pytest.fixture
+def conn(warehouse_url: str):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def fixture_landing(novora_config: NovoraConfig) -> Path:
+    """The hand-checked landing zone of tests/landing_fixture.py."""
+    return write_landing(novora_config.landing)
