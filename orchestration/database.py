@@ -100,7 +100,8 @@ def stop_server(config: NovoraConfig) -> bool:
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=config.pgdata, user=user)
     except subprocess.CalledProcessError as exc:
-        raise DatabaseError(f"pg_ctl could not stop the server in {config.pgdata}: {exc}") from exc
+        detail = first_line(exc.stderr or exc.stdout or exc) if isinstance(exc.stderr or exc.stdout, str) else exc
+        raise DatabaseError(f"pg_ctl could not stop the server in {config.pgdata}: {detail}") from exc
     return True
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,8 @@ def _outcome(name: str, result: dg.ExecuteInProcessResult) -> StepOutcome:
             continue
         label = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            if evaluation.description:
+                label += f" ({evaluation.description})"
             failed.append(label)
         else:
             warnings.append(label)
@@ -67,7 +70,7 @@ def _outcome(name: str, result: dg.ExecuteInProcessResult) -> StepOutcome:
         failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
         if failures:
             data = failures[0].step_failure_data
-            error = data.error.message.strip().splitlines()[0] if data and data.error else "step failed"
+            error = _first_line(data.error.message) if data and data.error else "step failed"
         else:
             error = "run failed"
     return StepOutcome(name, result.success, failed, warnings, error)
@@ -75,6 +78,12 @@ def _outcome(name: str, result: dg.ExecuteInProcessResult) -> StepOutcome:
 
 def quiet_run_config(level: str) -> dict:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+def _first_line(message: str) -> str:
+    """The error's first line without its exception class ("dagster...Failure: reason" -> "reason")."""
+    line = message.strip().splitlines()[0] if message.strip() else "step failed"
+    return re.sub(r"^[\w.]+(Error|Failure|Exception): ", "", line)
 
 
 def materialize_all(

@@ -3,8 +3,9 @@
 Every ingestion asset carries two checks:
 - ``rows_reconcile`` (ERROR, blocking): rows loaded + rows rejected = rows delivered. If it ever failed,
   rows would have vanished, so nothing downstream may run on the result.
-- ``contract`` (WARN): the delivery met its contract (no rejected rows, file readable). Bad input is expected
-  in real life; it is quarantined and reported, and good rows flow on.
+- ``contract``: the delivery met its contract. Quarantined rows make it a WARN (bad input is expected in real
+  life; good rows flow on); a file rejected whole makes it an ERROR (the previous delivery stays loaded, but
+  the run reports failure so that someone looks).
 """
 
 
@@ -79,7 +80,10 @@ def check_results(key: dg.AssetKey, report: LoadReport) -> list[dg.AssetCheckRes
                       "rejected": report.rows_rejected},
         ),
         dg.AssetCheckResult(
-            asset_key=key, check_name=CONTRACT, passed=clean, severity=dg.AssetCheckSeverity.WARN,
+            # A file rejected whole is an error the operator must act on (the run exits non-zero);
+            # quarantined rows are a warning: the good rows flowed on.
+            asset_key=key, check_name=CONTRACT, passed=clean,
+            severity=dg.AssetCheckSeverity.ERROR if report.status == "file_rejected" else dg.AssetCheckSeverity.WARN,
             description=contract_text,
         ),
     ]

@@ -421,6 +421,8 @@ def ingest_invitations(conn: psycopg.Connection, landing: Path, survey_id: str) 
                         "no teams are loaded yet: load org/teams.csv before the survey files")
     employee_ids = _require(conn, "select employee_id from raw.employees", (),
                             "no employees are loaded yet: load org/employees.csv before the survey files")
+    _require(conn, "select survey_id from raw.surveys where survey_id = %s", (survey_id,),
+             f"survey {survey_id} is not loaded: its survey.json must load first")
     try:
         csv_file = read_csv(path, c.INVITATIONS_COLUMNS)
     except UnreadableFile as exc:

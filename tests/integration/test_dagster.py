@@ -1,0 +1,146 @@
+"""Real Dagster materialisations, the landing sensor and the CLI, on the embedded server."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import build_definitions
+from orchestration.resources import LandingZone
+from orchestration.runner import materialize_all, open_instance
+from orchestration.sensors import landing_sensor
+
+pytestmark = pytest.mark.integration
+
+
+def scalar(conn, query: str):
+    return conn.execute(query).fetchone()[0]
+
+
+def test_definitions_load_with_partitioned_ingestion_and_dbt_assets(novora_config):
+    defs = build_definitions(novora_config)
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"raw/teams", "raw/employees", "raw/surveys", "raw/questions", "raw/invitations", "raw/responses",
+            "staging/stg_raw__responses", "staging/drivers"} <= keys
+    assert graph.get(dg.AssetKey(["raw", "responses"])).partitions_def.name == "survey"
+    assert graph.get(dg.AssetKey(["raw", "teams"])).partitions_def is None
+    # lineage: the staging view depends on the raw asset the ingestion produces
+    assert dg.AssetKey(["raw", "responses"]) in graph.get(dg.AssetKey(["staging", "stg_raw__responses"])).parent_keys
+    check_names = {key.name for key in graph.asset_check_keys}
+    assert {"rows_reconcile", "contract"} <= check_names
+    assert any(name.startswith("unique") for name in check_names)  # dbt tests surface as asset checks
+    assert defs.resolve_sensor_def("landing_sensor")
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"ingest_org", "ingest_survey", "build_warehouse"}
+
+
+def test_materialize_loads_everything_and_a_second_pass_changes_nothing(novora_config, warehouse_url, conn,
+                                                                        fixture_landing):
+    defs = build_definitions(novora_config)
+    first = materialize_all(novora_config, defs, echo=lambda m: None)
+    assert first.ok, [(s.name, s.error, s.failed_checks) for s in first.steps]
+    assert [s.name for s in first.steps] == ["org", "survey 2026-01", "dbt build"]
+    assert "raw/responses:contract" in first.steps[1].warnings  # bad rows are reported, not fatal
+    assert scalar(conn, "select count(*) from raw.responses") == 11
+    assert scalar(conn, "select count(*) from staging.stg_raw__responses") == 11
+    assert scalar(conn, "select count(distinct response_id) from staging.stg_raw__responses") == 3
+    assert scalar(conn, "select count(*) from staging.drivers") == 8
+
+    instance = open_instance(novora_config)
+    assert "2026-01" in instance.get_dynamic_partitions("survey")
+    record = instance.get_latest_materialization_event(dg.AssetKey(["raw", "responses"]))
+    metadata = record.asset_materialization.metadata
+    assert metadata["rows_loaded"].value == 11 and metadata["rows_rejected"].value == 13
+    assert record.asset_materialization.partition == "2026-01"
+    evaluation = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey(["raw", "responses"]), "rows_reconcile")]
+    )
+    assert list(evaluation.values())[0].status.value == "SUCCEEDED"
+
+    counts_before = {t: scalar(conn, f"select count(*) from {t}") for t in
+                     ("raw.responses", "raw.invitations", "raw.employees", "quarantine.rejected_rows",
+                      "raw.deliveries")}
+    second = materialize_all(novora_config, defs, echo=lambda m: None)
+    assert second.ok
+    assert {t: scalar(conn, f"select count(*) from {t}") for t in counts_before} == counts_before
+    record = instance.get_latest_materialization_event(dg.AssetKey(["raw", "responses"]))
+    assert record.asset_materialization.metadata["status"].value == "unchanged"
+
+
+def test_materialize_fails_loudly_when_a_survey_cannot_be_checked(novora_config, warehouse_url, fixture_landing):
+    (fixture_landing / "surveys" / "2026-01" / "survey.json").write_text("{not json")
+    summary = materialize_all(novora_config, build_definitions(novora_config), echo=lambda m: None)
+    assert not summary.ok
+    survey = next(s for s in summary.steps if s.name == "survey 2026-01")
+    assert not survey.success
+    assert survey.error == "survey 2026-01 is not loaded: its survey.json must load first"
+    assert survey.failed_checks == ["raw/questions:contract (survey.json is not valid JSON: Expecting property name"
+                                    " enclosed in double quotes at line 1)"]  # the unreadable file is an error, not a warning
+    assert next(s for s in summary.steps if s.name == "dbt build").ok  # nothing half-loaded reached dbt
+
+
+def run_cli(*args: str, env_config) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NOVORA_HOME": str(env_config.home), "NOVORA_LANDING": str(env_config.landing)}
+    novora = Path(sys.executable).with_name("novora")
+    return subprocess.run([str(novora), *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_cli_materialize_exit_codes_and_one_line_errors(novora_config, warehouse_url, fixture_landing):
+    survey_json = fixture_landing / "surveys" / "2026-01" / "survey.json"
+    good = survey_json.read_text()
+    survey_json.write_text("[]")
+    failed = run_cli("materialize", env_config=novora_config)
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines() == ["novora: error: materialisation failed for: survey 2026-01"]
+    assert "survey.json must hold a JSON object" in failed.stdout  # the reason is in the step's line
+
+    survey_json.write_text(good)
+    ok = run_cli("materialize", env_config=novora_config)
+    assert ok.returncode == 0, ok.stderr
+    assert "every blocking check passed" in ok.stdout
+    assert "responses    2026-01            24         11        13" in ok.stdout
+
+    missing = run_cli("materialize", env_config=novora_config.__class__(
+        home=novora_config.home, landing=novora_config.landing / "nope", database_url=None,
+        dagster_database_url=None))
+    assert missing.returncode == 1 and missing.stderr.startswith("novora: error: landing zone")
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_cli_db_url_is_usable_by_psycopg(novora_config):
+    import psycopg
+
+    result = run_cli("db", "url", env_config=novora_config)
+    assert result.returncode == 0
+    with psycopg.connect(result.stdout.strip()) as conn:
+        assert conn.execute("select current_database()").fetchone()[0] == "novora"
+
+
+def test_landing_sensor_registers_partitions_and_requests_exact_runs(novora_config, warehouse_url, fixture_landing):
+    instance = open_instance(novora_config)
+    if "2026-01" in instance.get_dynamic_partitions("survey"):  # left by an earlier test on the shared instance
+        instance.delete_dynamic_partition("survey", "2026-01")
+    resources = {"landing": LandingZone(path=str(fixture_landing))}
+    settled = time.time() - 60  # files written a minute ago: the sensor does not wait for them to settle
+    for path in fixture_landing.rglob("*.*"):
+        os.utime(path, (settled, settled))
+
+    def evaluate(cursor):
+        with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+            return landing_sensor(context)
+
+    first = evaluate(None)
+    assert [r.job_name for r in first.run_requests] == ["ingest_org"]
+    assert first.dynamic_partitions_requests[0].partition_keys == ["2026-01"]
+    instance.add_dynamic_partitions("survey", ["2026-01"])
+    second = evaluate(first.cursor)
+    assert [(r.job_name, r.partition_key) for r in second.run_requests] == [("ingest_survey", "2026-01")]
+    assert second.run_requests[0].run_key.startswith("survey:2026-01:")
+    third = evaluate(second.cursor)
+    assert third.run_requests == [] and third.dynamic_partitions_requests == []
+    assert json.loads(third.cursor)["surveys"] == json.loads(second.cursor)["surveys"]
