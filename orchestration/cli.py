@@ -7,7 +7,6 @@ Anything a user can cause ends in one clear line on stderr and a non-zero exit, 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -196,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"novora: error: {database.first_line(exc)}", err=True)
         sys.exit(1)
     except Exception as exc:  # an unexpected failure still gets one line; NOVORA_DEBUG shows the traceback
-        if os.environ.get("NOVORA_DEBUG"):
+        if load_config().debug:
             raise
         click.echo(f"novora: error: {type(exc).__name__}: {database.first_line(exc)} "
                    "(set NOVORA_DEBUG=1 for the traceback)", err=True)

@@ -28,6 +28,8 @@ class NovoraConfig:
     landing: Path
     database_url: str | None
     dagster_database_url: str | None
+    dagster_url: str = "http://127.0.0.1:3000"  # Dagster UI as people's browsers reach it (links from the app)
+    debug: bool = False  # show tracebacks instead of one-line errors
 
     @property
     def embedded(self) -> bool:
@@ -51,14 +53,22 @@ class NovoraConfig:
 
 
 def load_config(env: Mapping[str, str] | None = None) -> NovoraConfig:
-    """Read ``NOVORA_HOME``, ``NOVORA_LANDING``, ``NOVORA_DATABASE_URL`` and ``NOVORA_DAGSTER_DATABASE_URL``."""
+    """Read ``NOVORA_HOME``, ``NOVORA_LANDING``, ``NOVORA_DATABASE_URL``, ``NOVORA_DAGSTER_DATABASE_URL``,
+    ``NOVORA_DAGSTER_URL`` and ``NOVORA_DEBUG``."""
     env = os.environ if env is None else env
     home = Path(env.get("NOVORA_HOME") or ".novora").expanduser().resolve()
     landing_raw = env.get("NOVORA_LANDING")
     landing = Path(landing_raw).expanduser().resolve() if landing_raw else home / "landing"
     database_url = env.get("NOVORA_DATABASE_URL") or None
     dagster_url = env.get("NOVORA_DAGSTER_DATABASE_URL") or None
-    return NovoraConfig(home=home, landing=landing, database_url=database_url, dagster_database_url=dagster_url)
+    return NovoraConfig(
+        home=home,
+        landing=landing,
+        database_url=database_url,
+        dagster_database_url=dagster_url,
+        dagster_url=(env.get("NOVORA_DAGSTER_URL") or "http://127.0.0.1:3000").rstrip("/"),
+        debug=env.get("NOVORA_DEBUG", "") not in ("", "0", "false"),
+    )
 
 
 def child_environment(config: NovoraConfig, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -71,6 +81,7 @@ def child_environment(config: NovoraConfig, base: Mapping[str, str] | None = Non
         env["NOVORA_DATABASE_URL"] = config.database_url
     if config.dagster_database_url:
         env["NOVORA_DAGSTER_DATABASE_URL"] = config.dagster_database_url
+    env["NOVORA_DAGSTER_URL"] = config.dagster_url
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     env.setdefault("DO_NOT_TRACK", "1")

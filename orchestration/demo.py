@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from orchestration import database
 from orchestration.config import PROJECT_ROOT, WORKSPACE_FILE, NovoraConfig, child_environment
@@ -24,6 +25,7 @@ class Service:
     command: list[str]
     health_url: str
     process: subprocess.Popen | None = None
+    log: IO[str] | None = None
 
 
 def services(host: str, dagster_port: int, app_port: int) -> list[Service]:
@@ -71,6 +73,8 @@ def stop_all(running: list[Service], grace: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             service.process.kill()
             service.process.wait()
+        if service.log:
+            service.log.close()
 
 
 def prepare(config: NovoraConfig, echo: Callable[[str], None]) -> bool:
@@ -102,7 +106,7 @@ def run_demo(
     config.logs.mkdir(parents=True, exist_ok=True)
     env = child_environment(config)
     env.update(storage_environment(config))
-    env.setdefault("NOVORA_DAGSTER_URL", f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{dagster_port}")
+    env["NOVORA_DAGSTER_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{dagster_port}"
     running: list[Service] = []
     stopping = False
 
@@ -112,8 +116,8 @@ def run_demo(
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         for service in services(host, dagster_port, app_port):
-            log = open(config.logs / f"{service.name}.log", "a", encoding="utf-8")
-            service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, stdout=log,
+            service.log = (config.logs / f"{service.name}.log").open("a", encoding="utf-8")  # noqa: SIM115
+            service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, stdout=service.log,
                                                stderr=subprocess.STDOUT, start_new_session=True)
             running.append(service)
         for service in running:

@@ -51,4 +51,6 @@ def write_instance(config: NovoraConfig) -> Path:
 
 def storage_environment(config: NovoraConfig) -> dict[str, str]:
     """Variables that dagster.yaml refers to (only for an external server)."""
-    return {} if config.embedded else {"NOVORA_DAGSTER_STORAGE_URL": sqlalchemy_url(database.dagster_storage_url(config))}
+    if config.embedded:
+        return {}
+    return {"NOVORA_DAGSTER_STORAGE_URL": sqlalchemy_url(database.dagster_storage_url(config))}

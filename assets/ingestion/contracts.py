@@ -238,7 +238,9 @@ def invitations_schema(survey_id: str, team_ids: Collection[str], employee_ids: 
     )
 
 
-def responses_schema(survey_id: str, question_types: Mapping[str, str], team_ids: Collection[str]) -> pa.DataFrameSchema:
+def responses_schema(
+    survey_id: str, question_types: Mapping[str, str], team_ids: Collection[str]
+) -> pa.DataFrameSchema:
     """responses.csv: one row per answer; the score's rule depends on the question's type."""
     question_types = dict(question_types)
 

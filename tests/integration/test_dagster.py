@@ -39,8 +39,9 @@ def test_definitions_load_with_partitioned_ingestion_and_dbt_assets(novora_confi
     assert {j.name for j in defs.resolve_all_job_defs()} >= {"ingest_org", "ingest_survey", "build_warehouse"}
 
 
-def test_materialize_loads_everything_and_a_second_pass_changes_nothing(novora_config, warehouse_url, conn,
-                                                                        fixture_landing):
+def test_materialize_loads_everything_and_a_second_pass_changes_nothing(
+    novora_config, warehouse_url, conn, fixture_landing
+):
     defs = build_definitions(novora_config)
     first = materialize_all(novora_config, defs, echo=lambda m: None)
     assert first.ok, [(s.name, s.error, s.failed_checks) for s in first.steps]
@@ -79,8 +80,9 @@ def test_materialize_fails_loudly_when_a_survey_cannot_be_checked(novora_config,
     survey = next(s for s in summary.steps if s.name == "survey 2026-01")
     assert not survey.success
     assert survey.error == "survey 2026-01 is not loaded: its survey.json must load first"
+    # the unreadable file is an error, not a warning
     assert survey.failed_checks == ["raw/questions:contract (survey.json is not valid JSON: Expecting property name"
-                                    " enclosed in double quotes at line 1)"]  # the unreadable file is an error, not a warning
+                                    " enclosed in double quotes at line 1)"]
     assert next(s for s in summary.steps if s.name == "dbt build").ok  # nothing half-loaded reached dbt
 
 

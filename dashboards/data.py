@@ -1,0 +1,423 @@
+"""Every query the Novora app runs, in one place.
+
+Pages call these functions and only lay out what comes back. Each query is parameterised (values travel as
+psycopg parameters, never inside the SQL text), runs in a read-only transaction and is cached for a minute
+(``st.cache_data(ttl=60)``), keyed on the warehouse URL so that two warehouses never share a cache entry.
+The functions also work without a running Streamlit server (pytest and AppTest call them directly).
+
+What the app reads today: the dbt staging views (pseudonymous: no emails or names) for what is loaded, and the
+ingestion ledger (``raw.deliveries``) and ``quarantine.rejected_rows`` for data health. Raw records of the
+``responses`` dataset can hold unmasked comments, so no query here ever selects them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import psycopg
+import streamlit as st
+
+from orchestration import database
+from orchestration.config import NovoraConfig, load_config
+
+CACHE_TTL_SECONDS = 60
+QUARANTINE_SAMPLE_LIMIT = 200
+
+# Datasets in the order they are ingested (org files first, then each survey's files).
+DATASET_ORDER = ("teams", "employees", "surveys", "invitations", "responses")
+# Datasets whose quarantined raw records may be shown: responses can carry unmasked free text.
+DATASETS_WITH_VISIBLE_RECORDS = ("teams", "employees", "surveys", "invitations")
+
+# Relations each page needs; before the first `novora materialize` some of them do not exist yet.
+LOADED_RELATIONS = (
+    "staging.stg_raw__teams",
+    "staging.stg_raw__employees",
+    "staging.stg_raw__surveys",
+    "staging.stg_raw__questions",
+    "staging.stg_raw__invitations",
+    "staging.stg_raw__responses",
+    "raw.deliveries",
+    "quarantine.rejected_rows",
+)
+HEALTH_RELATIONS = ("raw.deliveries", "quarantine.rejected_rows")
+
+# Sentinel for the quarantine filter: rows of the org files, which belong to no survey.
+ORG_FILES = ""
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse cannot be reached; the message is one line a person can act on."""
+
+
+# ---------------------------------------------------------------- connection
+
+
+def landing_zone() -> str:
+    """The landing zone this installation reads (NOVORA_LANDING, or the one under NOVORA_HOME)."""
+    return str(load_config().landing)
+
+
+def dagster_ui_url(env: Mapping[str, str] | None = None) -> str:
+    """Where Dagster UI listens (asset lineage, materialisations, backfills): ``NOVORA_DAGSTER_URL``."""
+    return load_config(env).dagster_url
+
+
+@st.cache_resource(show_spinner="Connecting to the warehouse…")
+def _warehouse_url_for(config: NovoraConfig) -> str:
+    # Starting the embedded server (or checking an external one) is slow: do it once per configuration.
+    return database.warehouse_url(config)
+
+
+def warehouse_url() -> str:
+    """libpq URL of the warehouse this app reads (from NOVORA_HOME / NOVORA_DATABASE_URL)."""
+    try:
+        return _warehouse_url_for(load_config())
+    except database.DatabaseError as exc:
+        raise WarehouseUnavailable(database.first_line(exc)) from exc
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def _read(url: str, sql: str, params: tuple[Any, ...] | dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run one read-only query; the result is cached for ``CACHE_TTL_SECONDS`` per (url, sql, params)."""
+    try:
+        with psycopg.connect(url, connect_timeout=10, options="-c statement_timeout=15000") as conn:
+            conn.read_only = True
+            cursor = conn.execute(sql, params)
+            columns = [column.name for column in cursor.description or []]
+            return pd.DataFrame(cursor.fetchall(), columns=columns)
+    except psycopg.OperationalError as exc:
+        raise WarehouseUnavailable(
+            f"cannot query the warehouse ({database.redact(url)}): {database.first_line(exc)}"
+        ) from exc
+
+
+def query(sql: str, params: tuple[Any, ...] | dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run a parameterised read-only query against the configured warehouse (cached)."""
+    return _read(warehouse_url(), sql, params)
+
+
+def refresh() -> None:
+    """Forget cached query results (the next page run reads the warehouse again)."""
+    _read.clear()
+
+
+# ---------------------------------------------------------------- readiness
+
+
+def missing_relations(relations: tuple[str, ...] = LOADED_RELATIONS) -> list[str]:
+    """Relations among ``relations`` that do not exist yet (nothing materialised, or dbt not run yet)."""
+    frame = query(
+        "select name from unnest(%s::text[]) as name where to_regclass(name) is null order by name",
+        (list(relations),),
+    )
+    return frame["name"].tolist()
+
+
+# ---------------------------------------------------------------- overview
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The numbers at the top of the Overview page (current deliveries only)."""
+
+    teams: int
+    teams_rejected: int
+    employees: int
+    active_employees: int
+    employees_rejected: int
+    surveys: int
+    questions: int
+    answers: int
+    answers_rejected: int
+    respondents: int
+    invited: int
+    rows_quarantined: int
+    files_with_rejections: int
+
+
+HEADLINE_SQL = """
+with
+
+teams as (select count(*) as n from staging.stg_raw__teams),
+
+employees as (
+    select count(*) as n, count(*) filter (where is_active) as n_active from staging.stg_raw__employees
+),
+
+surveys as (select count(*) as n from staging.stg_raw__surveys),
+
+questions as (select count(*) as n from staging.stg_raw__questions),
+
+answers as (
+    -- a respondent is one response_id within one survey (ids are only unique per survey)
+    select count(*) as n, count(distinct (survey_id, response_id)) as n_respondents
+    from staging.stg_raw__responses
+),
+
+invitations as (select count(*) as n from staging.stg_raw__invitations),
+
+rejected as (
+    select
+        coalesce(sum(rows_rejected) filter (where dataset = 'teams'), 0) as teams,
+        coalesce(sum(rows_rejected) filter (where dataset = 'employees'), 0) as employees,
+        coalesce(sum(rows_rejected) filter (where dataset = 'responses'), 0) as responses
+    from raw.deliveries
+    where is_current
+),
+
+quarantined as (
+    select count(*) as n, count(distinct file_path) as n_files from quarantine.rejected_rows
+)
+
+select
+    teams.n as teams,
+    rejected.teams as teams_rejected,
+    employees.n as employees,
+    employees.n_active as active_employees,
+    rejected.employees as employees_rejected,
+    surveys.n as surveys,
+    questions.n as questions,
+    answers.n as answers,
+    rejected.responses as answers_rejected,
+    answers.n_respondents as respondents,
+    invitations.n as invited,
+    quarantined.n as rows_quarantined,
+    quarantined.n_files as files_with_rejections
+from teams, employees, surveys, questions, answers, invitations, rejected, quarantined
+"""
+
+
+def headline() -> Headline:
+    """Counts of what is loaded now, with what the current deliveries rejected."""
+    row = query(HEADLINE_SQL).iloc[0]
+    return Headline(**{name: int(row[name]) for name in Headline.__dataclass_fields__})
+
+
+SURVEYS_SQL = """
+with
+
+surveys as (select * from staging.stg_raw__surveys),
+
+questions as (select survey_id, count(*) as questions from staging.stg_raw__questions group by survey_id),
+
+invited as (select survey_id, count(*) as invited from staging.stg_raw__invitations group by survey_id),
+
+answered as (
+    select survey_id, count(distinct response_id) as respondents, count(*) as answers_loaded
+    from staging.stg_raw__responses
+    group by survey_id
+),
+
+deliveries as (
+    select
+        survey_id,
+        coalesce(sum(rows_rejected) filter (where dataset = 'responses'), 0) as answers_rejected,
+        max(loaded_at) as last_loaded_at
+    from raw.deliveries
+    where is_current and survey_id is not null
+    group by survey_id
+),
+
+final as (
+    select
+        surveys.survey_id,
+        surveys.survey_title as title,
+        surveys.opened_at,
+        surveys.closed_at,
+        coalesce(questions.questions, 0) as questions,
+        coalesce(invited.invited, 0) as invited,
+        coalesce(answered.respondents, 0) as respondents,
+        answered.respondents::numeric / nullif(invited.invited, 0) as participation_rate,
+        coalesce(answered.answers_loaded, 0) as answers_loaded,
+        coalesce(deliveries.answers_rejected, 0) as answers_rejected,
+        deliveries.last_loaded_at
+    from surveys
+    left join questions on questions.survey_id = surveys.survey_id
+    left join invited on invited.survey_id = surveys.survey_id
+    left join answered on answered.survey_id = surveys.survey_id
+    left join deliveries on deliveries.survey_id = surveys.survey_id
+)
+
+select * from final
+order by opened_at desc, survey_id
+"""
+
+
+def surveys() -> pd.DataFrame:
+    """One row per loaded survey: dates, invited, respondents, participation (0..1), answers loaded/rejected."""
+    frame = query(SURVEYS_SQL)
+    frame["participation_rate"] = frame["participation_rate"].astype("float64")
+    return frame
+
+
+# ---------------------------------------------------------------- data health
+
+
+CURRENT_DELIVERIES_SQL = """
+select
+    dataset,
+    survey_id,
+    file_path,
+    rows_delivered,
+    rows_loaded,
+    rows_rejected,
+    rows_rejected::float / nullif(rows_delivered, 0) as rejected_share,
+    loaded_at,
+    file_modified_at
+from raw.deliveries
+where is_current
+order by
+    survey_id nulls first,
+    array_position(%s::text[], dataset),
+    dataset
+"""
+
+
+def current_deliveries() -> pd.DataFrame:
+    """The delivery of each dataset (and survey) whose rows are in raw now, with its row accounting."""
+    return query(CURRENT_DELIVERIES_SQL, (list(DATASET_ORDER),))
+
+
+REJECTED_FILES_SQL = """
+with
+
+latest as (
+    -- the newest delivery attempt of each dataset (and survey)
+    select distinct on (dataset, coalesce(survey_id, ''))
+        dataset, survey_id, file_path, is_file_rejected, file_error, loaded_at
+    from raw.deliveries
+    order by dataset, coalesce(survey_id, ''), delivery_id desc
+),
+
+serving as (
+    select dataset, survey_id, loaded_at from raw.deliveries where is_current
+)
+
+select
+    latest.dataset,
+    latest.survey_id,
+    latest.file_path,
+    latest.file_error,
+    latest.loaded_at as rejected_at,
+    serving.loaded_at as serving_delivery_loaded_at
+from latest
+left join serving
+    on serving.dataset = latest.dataset
+    and coalesce(serving.survey_id, '') = coalesce(latest.survey_id, '')
+where latest.is_file_rejected
+order by latest.survey_id nulls first, array_position(%s::text[], latest.dataset)
+"""
+
+
+def rejected_files() -> pd.DataFrame:
+    """Files whose newest delivery could not be read at all, with the reason.
+
+    ``serving_delivery_loaded_at`` is when the earlier good delivery still in use was loaded (null: none).
+    """
+    return query(REJECTED_FILES_SQL, (list(DATASET_ORDER),))
+
+
+QUARANTINE_SCOPES_SQL = """
+select dataset, coalesce(survey_id, %s) as survey_id, count(*) as rows_rejected
+from quarantine.rejected_rows
+group by 1, 2
+order by 2, array_position(%s::text[], dataset)
+"""
+
+
+def quarantine_scopes() -> pd.DataFrame:
+    """The (dataset, survey) pairs that have quarantined rows; org files have survey_id ``ORG_FILES``."""
+    return query(QUARANTINE_SCOPES_SQL, (ORG_FILES, list(DATASET_ORDER)))
+
+
+_QUARANTINE_FILTER = """
+    (%(dataset)s::text is null or dataset = %(dataset)s)
+    and (%(survey_id)s::text is null or coalesce(survey_id, '') = %(survey_id)s)
+"""
+
+QUARANTINE_REASONS_SQL = f"""
+with
+
+rejected as (
+    select dataset, reasons from quarantine.rejected_rows where {_QUARANTINE_FILTER}
+),
+
+reasons as (
+    select reason, dataset from rejected cross join lateral unnest(rejected.reasons) as reason
+),
+
+final as (
+    select
+        reason,
+        count(*) as rows_rejected,
+        string_agg(distinct dataset, ', ') as datasets
+    from reasons
+    group by reason
+)
+
+select * from final
+order by rows_rejected desc, reason
+"""
+
+
+def quarantine_reasons(dataset: str | None = None, survey_id: str | None = None) -> pd.DataFrame:
+    """Quarantine reasons ranked by how many rows they rejected (a row with two reasons counts for both).
+
+    ``dataset`` / ``survey_id`` narrow the ranking; ``survey_id=ORG_FILES`` means the org files.
+    """
+    return query(QUARANTINE_REASONS_SQL, {"dataset": dataset, "survey_id": survey_id})
+
+
+QUARANTINE_SAMPLE_SQL = f"""
+with
+
+rejected as (
+    select * from quarantine.rejected_rows where {_QUARANTINE_FILTER}
+),
+
+final as (
+    select
+        dataset,
+        survey_id,
+        file_path,
+        line_number,
+        array_to_string(reasons, '; ') as reasons,
+        -- responses may hold unmasked comments: their raw record never leaves the database
+        case when dataset = any(%(visible)s::text[]) then raw_record::text end as raw_record,
+        rejected_at
+    from rejected
+)
+
+select * from final
+order by survey_id nulls first, array_position(%(order)s::text[], dataset), file_path, line_number nulls first
+limit %(limit)s
+"""
+
+QUARANTINE_COUNT_SQL = f"select count(*) as n from quarantine.rejected_rows where {_QUARANTINE_FILTER}"
+
+
+def quarantine_sample(
+    dataset: str | None = None, survey_id: str | None = None, limit: int = QUARANTINE_SAMPLE_LIMIT
+) -> pd.DataFrame:
+    """Quarantined rows (file, line, every reason), first ``limit`` by file order.
+
+    ``raw_record`` is null for the responses dataset, whose records may carry unmasked comments.
+    """
+    return query(
+        QUARANTINE_SAMPLE_SQL,
+        {
+            "dataset": dataset,
+            "survey_id": survey_id,
+            "visible": list(DATASETS_WITH_VISIBLE_RECORDS),
+            "order": list(DATASET_ORDER),
+            "limit": int(limit),
+        },
+    )
+
+
+def quarantine_count(dataset: str | None = None, survey_id: str | None = None) -> int:
+    """How many rows are quarantined in the selection."""
+    return int(query(QUARANTINE_COUNT_SQL, {"dataset": dataset, "survey_id": survey_id}).iloc[0]["n"])
