@@ -7,7 +7,7 @@ from orchestration.config import load_config
 from orchestration.dbt import build_dbt_assets
 from orchestration.jobs import jobs
 from orchestration.resources import resources_for
-from orchestration.sensors import landing_sensor
+from orchestration.sensors import landing_sensor, warehouse_automation_sensor
 
 
 def build_definitions(config=None) -> dg.Definitions:
@@ -15,7 +15,7 @@ def build_definitions(config=None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*ingestion_assets, build_dbt_assets()],
         jobs=jobs,
-        sensors=[landing_sensor],
+        sensors=[landing_sensor, warehouse_automation_sensor],
         resources=resources_for(config),
     )
 

@@ -110,10 +110,10 @@ def run_demo(
     running: list[Service] = []
     stopping = False
 
-    def on_term(signum, frame):  # SIGTERM behaves like Ctrl-C
+    def on_stop(signum, frame):  # SIGTERM behaves like Ctrl-C; SIGINT too where a parent shell ignored it
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         for service in services(host, dagster_port, app_port):
             service.log = (config.logs / f"{service.name}.log").open("a", encoding="utf-8")  # noqa: SIM115
@@ -145,7 +145,8 @@ def run_demo(
         return 0
     finally:
         stop_all(running)
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if stopping and config.embedded and not was_running:
             database.stop_server(config)
         if stopping:

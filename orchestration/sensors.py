@@ -9,7 +9,7 @@ import dagster as dg
 from assets.ingestion.landing import WatchState, plan
 from orchestration.jobs import ingest_org_job, ingest_survey_job
 from orchestration.partitions import survey_partitions
-from orchestration.resources import LandingZone
+from orchestration.resources import LandingZone, WarehouseResource
 
 _ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -17,6 +17,12 @@ _ACTIVE = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
+
+
+def loaded_files(conn) -> dict[str, str]:
+    """File path -> content hash of every delivery whose rows are in the warehouse now."""
+    rows = conn.execute("select file_path, content_sha256 from raw.deliveries where is_current").fetchall()
+    return {path: sha for path, sha in rows if sha}
 
 
 def org_run_active(instance: dg.DagsterInstance) -> bool:
@@ -31,10 +37,15 @@ def org_run_active(instance: dg.DagsterInstance) -> bool:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Registers new survey partitions and requests a run for each new or changed delivery.",
 )
-def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
+def landing_sensor(
+    context: dg.SensorEvaluationContext, landing: LandingZone, warehouse: WarehouseResource
+) -> dg.SensorResult:
     state = WatchState.from_json(json.loads(context.cursor) if context.cursor else None)
     known = set(context.instance.get_dynamic_partitions(survey_partitions.name))
-    decision, new_state = plan(landing.root, state, known, org_run_active(context.instance), now=time.time())
+    with warehouse.connect() as conn:
+        loaded = loaded_files(conn)
+    decision, new_state = plan(landing.root, state, known, org_run_active(context.instance), now=time.time(),
+                               loaded=loaded)
     requests = []
     if decision.run_org:
         requests.append(dg.RunRequest(run_key=f"org:{decision.run_org}", job_name=ingest_org_job.name,
@@ -53,3 +64,14 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
         ),
         cursor=json.dumps(new_state.to_json()),
     )
+
+
+# dbt models carry AutomationCondition.eager(); this sensor evaluates those conditions (Dagster's default one is
+# created stopped), so a survey delivered through the landing sensor reaches the warehouse without a click.
+warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "warehouse_automation",
+    target=dg.AssetSelection.groups("staging", "intermediate", "marts"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Rebuilds dbt models (and runs their tests) when the raw tables under them change.",
+)

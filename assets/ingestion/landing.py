@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 
 ORG_FILES = ("teams.csv", "employees.csv")
@@ -76,6 +77,10 @@ def signature(stamps: dict[str, Stamp]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _already_loaded(stamps: dict[str, Stamp], folder: Path, loaded: Mapping[str, str]) -> bool:
+    return bool(stamps) and all(loaded.get(str(folder / name)) == s.sha256 for name, s in stamps.items())
+
+
 def plan(
     landing: Path,
     state: WatchState,
@@ -83,13 +88,17 @@ def plan(
     org_run_active: bool,
     now: float,
     settle_seconds: float = 2.0,
+    loaded: Mapping[str, str] | None = None,
 ) -> tuple[Plan, WatchState]:
     """Decide the runs for this tick and the state to remember.
 
     - Changed org files: one org run; surveys wait for it, because their rows are checked against the org.
     - A new or changed survey folder, or a new org version: one run for that survey partition. The run key
       names both signatures, so each combination runs once.
+    - ``loaded`` maps file paths to the content hash of the delivery now in the warehouse: files seen for the
+      first time that are already loaded (e.g. by ``novora materialize``) are remembered, not run again.
     """
+    loaded = loaded or {}
     result = Plan()
     files: dict[str, list] = {}
     org_stamps: dict[str, Stamp] = {}
@@ -108,7 +117,8 @@ def plan(
     org_signature = signature(org_stamps) if org_stamps and not pending_org else state.org
     new_state = WatchState(files=files, org=state.org, surveys=dict(state.surveys))
     if org_signature and org_signature != state.org:
-        result.run_org = org_signature
+        if not (state.org is None and _already_loaded(org_stamps, landing / "org", loaded)):
+            result.run_org = org_signature
         new_state.org = org_signature
     wait_for_org = result.run_org is not None or org_run_active or pending_org or new_state.org is None
 
@@ -140,6 +150,9 @@ def plan(
             continue
         key = f"{signature(stamps)}:{new_state.org}"
         if state.surveys.get(survey_id) == key:
+            continue
+        if survey_id not in state.surveys and _already_loaded(stamps, folder, loaded) and not result.run_org:
+            new_state.surveys[survey_id] = key
             continue
         if wait_for_org:
             result.deferred.append(survey_id)

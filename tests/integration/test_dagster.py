@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import build_definitions
-from orchestration.resources import LandingZone
+from orchestration.resources import LandingZone, WarehouseResource
 from orchestration.runner import materialize_all, open_instance
 from orchestration.sensors import landing_sensor
 
@@ -127,7 +127,8 @@ def test_landing_sensor_registers_partitions_and_requests_exact_runs(novora_conf
     instance = open_instance(novora_config)
     if "2026-01" in instance.get_dynamic_partitions("survey"):  # left by an earlier test on the shared instance
         instance.delete_dynamic_partition("survey", "2026-01")
-    resources = {"landing": LandingZone(path=str(fixture_landing))}
+    resources = {"landing": LandingZone(path=str(fixture_landing)),
+                 "warehouse": WarehouseResource(novora_home=str(novora_config.home))}
     settled = time.time() - 60  # files written a minute ago: the sensor does not wait for them to settle
     for path in fixture_landing.rglob("*.*"):
         os.utime(path, (settled, settled))
@@ -146,3 +147,8 @@ def test_landing_sensor_registers_partitions_and_requests_exact_runs(novora_conf
     third = evaluate(second.cursor)
     assert third.run_requests == [] and third.dynamic_partitions_requests == []
     assert json.loads(third.cursor)["surveys"] == json.loads(second.cursor)["surveys"]
+
+    # after `novora materialize` loaded everything, a sensor that starts from scratch requests nothing
+    assert materialize_all(novora_config, build_definitions(novora_config), echo=lambda m: None).ok
+    fresh = evaluate(None)
+    assert fresh.run_requests == [] and fresh.dynamic_partitions_requests == []
