@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import subprocess
 import warnings
-from contextlib import contextmanager
 from collections.abc import Iterator
-from urllib.parse import quote, urlsplit, urlunsplit, parse_qs
+from contextlib import contextmanager
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import psycopg
 

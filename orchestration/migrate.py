@@ -53,32 +53,31 @@ def migrate(url: str, migrations: list[Migration] | None = None) -> list[int]:
     """Apply pending migrations; return the versions applied now (empty when already current)."""
     migrations = discover() if migrations is None else migrations
     applied_now: list[int] = []
-    with psycopg.connect(url) as conn:
-        with conn.transaction():
-            conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            conn.execute("create schema if not exists app")
-            conn.execute(
-                """create table if not exists app.schema_migrations (
+    with psycopg.connect(url) as conn, conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute("create schema if not exists app")
+        conn.execute(
+            """create table if not exists app.schema_migrations (
                        version    integer primary key,
                        name       text not null,
                        checksum   text not null,
                        applied_at timestamptz not null default now())"""
+        )
+        done = {v: c for v, c in conn.execute("select version, checksum from app.schema_migrations")}
+        for migration in migrations:
+            if migration.version in done:
+                if done[migration.version] != migration.checksum:
+                    raise MigrationError(
+                        f"migration {migration.version:04d}_{migration.name} was changed after it was applied; "
+                        "add a new migration instead"
+                    )
+                continue
+            conn.execute(migration.sql)
+            conn.execute(
+                "insert into app.schema_migrations (version, name, checksum) values (%s, %s, %s)",
+                (migration.version, migration.name, migration.checksum),
             )
-            done = {v: c for v, c in conn.execute("select version, checksum from app.schema_migrations")}
-            for migration in migrations:
-                if migration.version in done:
-                    if done[migration.version] != migration.checksum:
-                        raise MigrationError(
-                            f"migration {migration.version:04d}_{migration.name} was changed after it was applied; "
-                            "add a new migration instead"
-                        )
-                    continue
-                conn.execute(migration.sql)
-                conn.execute(
-                    "insert into app.schema_migrations (version, name, checksum) values (%s, %s, %s)",
-                    (migration.version, migration.name, migration.checksum),
-                )
-                applied_now.append(migration.version)
+            applied_now.append(migration.version)
     return applied_now
 
 

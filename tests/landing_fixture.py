@@ -38,7 +38,8 @@ SURVEY_1 = {
     "opened_at": "2026-01-05T09:00:00Z",
     "closed_at": "2026-01-16T17:00:00Z",
     "questions": [
-        {"question_id": "rec_1", "type": "likert", "driver_id": "recognition", "text": "I get recognition for good work."},
+        {"question_id": "rec_1", "type": "likert", "driver_id": "recognition",
+         "text": "I get recognition for good work."},
         {"question_id": "gro_1", "type": "likert", "driver_id": "growth", "text": "I have chances to grow here."},
         {"question_id": "enps", "type": "enps", "text": "How likely are you to recommend working here?"},
         {"question_id": "open_1", "type": "comment", "text": "What one thing would you change?"},

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +21,17 @@ import psycopg
 
 from assets.ingestion import contracts as c
 from assets.ingestion.files import LINE, CsvFile, UnreadableFile, read_csv, sha256_bytes
-from assets.ingestion.load import Delivery, copy_frame, current_fingerprint, delete_rows, record_delivery, replace_quarantine
+from assets.ingestion.load import (
+    Delivery,
+    copy_frame,
+    current_fingerprint,
+    delete_rows,
+    lock_slice,
+    record_delivery,
+    replace_quarantine,
+    replace_rows,
+    swap_survey_partition,
+)
 from assets.ingestion.validate import Rejection, Split, split
 
 
@@ -82,7 +92,7 @@ def fingerprint(*parts: str | None) -> str:
 
 def modified_at(path: Path) -> datetime | None:
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     except OSError:
         return None
 
@@ -133,6 +143,7 @@ def _file_rejected(
     except OSError:
         digest = None
     with conn.transaction():
+        lock_slice(conn, dataset, survey_id)
         delivery_id = _record_rejected_file(conn, dataset, survey_id, path, digest, error)
         replace_quarantine(conn, delivery_id, dataset, survey_id, str(path), [Rejection(None, None, (error,))])
     return LoadReport(dataset, survey_id, str(path), "file_rejected", file_error=error, reasons=Counter([error]),
@@ -270,6 +281,9 @@ _TABLE_COLUMNS = {
 }
 
 
+_PARTITIONED_BY_SURVEY = {"raw.responses"}
+
+
 def _load(
     conn: psycopg.Connection,
     dataset: str,
@@ -290,14 +304,18 @@ def _load(
     timings = dict(timings or {})
     load_started = time.perf_counter()
     with conn.transaction():
+        lock_slice(conn, dataset, survey_id)
         delivery_id = record_delivery(
             conn,
             Delivery(dataset, survey_id, str(csv_file.path), csv_file.sha256, fp, delivered, loaded, len(rejections),
                      file_modified_at=modified_at(csv_file.path)),
         )
-        delete_rows(conn, table, survey_id)
         rows = rows.assign(delivery_id=str(delivery_id), source_line=rows["source_line"].astype(str))
-        copy_frame(conn, table, rows, _TABLE_COLUMNS[table])
+        if table in _PARTITIONED_BY_SURVEY:
+            assert survey_id is not None
+            swap_survey_partition(conn, table, survey_id, rows, _TABLE_COLUMNS[table])
+        else:
+            replace_rows(conn, table, survey_id, rows, _TABLE_COLUMNS[table])
         replace_quarantine(conn, delivery_id, dataset, survey_id, str(csv_file.path), rejections)
     timings["load_seconds"] = time.perf_counter() - load_started
     return LoadReport(dataset, survey_id, str(csv_file.path), "loaded", delivered, loaded, len(rejections),
@@ -388,6 +406,7 @@ def ingest_survey_definition(conn: psycopg.Connection, landing: Path, survey_id:
         "closed_at": None if survey["closed_at"] is None else survey["closed_at"].isoformat(),
     }])
     with conn.transaction():
+        lock_slice(conn, "surveys", survey_id)
         delivery_id = record_delivery(
             conn, Delivery("surveys", survey_id, str(path), digest, fp, delivered, len(question_rows),
                            len(result.rejected), file_modified_at=modified_at(path)))

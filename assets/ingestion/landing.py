@@ -9,8 +9,8 @@ changes. Files still being written (modified within the settle time) are left fo
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ORG_FILES = ("teams.csv", "employees.csv")

@@ -7,6 +7,7 @@ see either the old delivery or the new one, never a mixture.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -86,6 +87,52 @@ def delete_rows(conn: psycopg.Connection, table: str, survey_id: str | None = No
     return cursor.rowcount
 
 
+def lock_slice(conn: psycopg.Connection, dataset: str, survey_id: str | None) -> None:
+    """Serialise loads of the same dataset slice: two deliveries of one survey at once load one after the other."""
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"novora:{dataset}:{survey_id or ''}",))
+
+
+def partition_name(survey_id: str) -> str:
+    """A safe, stable table name for a survey's partition (survey ids are free text)."""
+    return "responses_" + hashlib.sha256(survey_id.encode()).hexdigest()[:16]
+
+
+def swap_survey_partition(
+    conn: psycopg.Connection, table: str, survey_id: str, frame: pd.DataFrame, columns: Sequence[str]
+) -> int:
+    """Replace one survey's partition of ``table`` (partitioned by list of survey_id) with ``frame``.
+
+    The rows are copied into a new table without indexes, the primary key is built in bulk (several times
+    faster than maintaining it row by row), and the table replaces the old partition. Call inside a
+    transaction: until it commits, readers keep seeing the old partition.
+    """
+    schema, parent = table.split(".")
+    final = partition_name(survey_id)
+    staging = final + "_new"
+    conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(schema, staging)))
+    conn.execute(sql.SQL("create table {} (like {} including defaults)").format(
+        sql.Identifier(schema, staging), sql.Identifier(schema, parent)))
+    copied = copy_frame(conn, f"{schema}.{staging}", frame, columns)
+    conn.execute(sql.SQL("alter table {} add constraint {} check (survey_id = {})").format(
+        sql.Identifier(schema, staging), sql.Identifier(staging + "_survey"), sql.Literal(survey_id)))
+    conn.execute(sql.SQL("alter table {} add primary key (survey_id, response_id, question_id)").format(
+        sql.Identifier(schema, staging)))
+    conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(schema, final)))
+    conn.execute(sql.SQL("alter table {} attach partition {} for values in ({})").format(
+        sql.Identifier(schema, parent), sql.Identifier(schema, staging), sql.Literal(survey_id)))
+    conn.execute(sql.SQL("alter table {} rename to {}").format(
+        sql.Identifier(schema, staging), sql.Identifier(final)))
+    return copied
+
+
+def replace_rows(
+    conn: psycopg.Connection, table: str, survey_id: str | None, frame: pd.DataFrame, columns: Sequence[str]
+) -> int:
+    """Replace a table's rows (or one survey's rows) with ``frame``: delete, then COPY. Call inside a transaction."""
+    delete_rows(conn, table, survey_id)
+    return copy_frame(conn, table, frame, columns)
+
+
 def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> int:
     """COPY ``frame[columns]`` into ``table``. None becomes NULL; every value is sent as text.
 
@@ -101,12 +148,11 @@ def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame, column
     statement = sql.SQL("copy {} ({}) from stdin with (format csv)").format(
         sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    with conn.cursor() as cursor:
-        with cursor.copy(statement) as copy:
-            view = buffer.getbuffer()
-            for start in range(0, len(view), 8 << 20):
-                copy.write(view[start : start + (8 << 20)])
-            del view
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        view = buffer.getbuffer()
+        for start in range(0, len(view), 8 << 20):
+            copy.write(view[start : start + (8 << 20)])
+        del view
     return len(frame)
 
 
@@ -129,11 +175,10 @@ def replace_quarantine(
         for r in rejections
     ]
     if rows:
-        with conn.cursor() as cursor:
-            with cursor.copy(
-                "copy quarantine.rejected_rows (delivery_id, dataset, survey_id, file_path, line_number, raw_record,"
-                " reasons) from stdin"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with conn.cursor() as cursor, cursor.copy(
+            "copy quarantine.rejected_rows (delivery_id, dataset, survey_id, file_path, line_number, raw_record,"
+            " reasons) from stdin"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
     return len(rows)

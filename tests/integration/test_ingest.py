@@ -159,7 +159,7 @@ def test_a_failed_load_leaves_the_previous_delivery_in_place(conn, fixture_landi
     def broken_copy(*args, **kwargs):
         raise OSError("disk full while copying")
 
-    monkeypatch.setattr(ingest, "copy_frame", broken_copy)
+    monkeypatch.setattr(load, "copy_frame", broken_copy)
     with pytest.raises(OSError, match="disk full"):
         ingest.ingest_responses(conn, fixture_landing, "2026-01")
     assert conn.execute("select score from raw.responses where response_id = 'r2' and question_id = 'rec_1'"
@@ -202,3 +202,23 @@ def test_copy_frame_writes_nulls_and_empty_strings_apart(conn):
     assert load.copy_frame(conn, "t", frame, ["a", "b"]) == 4
     assert conn.execute("select a, b from t order by b nulls last").fetchall() == [
         ("x", "1"), (None, "2"), ("", "3"), ('q"uote,comma\nline', None)]
+
+
+def test_each_survey_is_its_own_partition_and_redelivery_swaps_it(conn, fixture_landing):
+    load_everything(conn, fixture_landing)
+    add_second_survey(fixture_landing)
+    ingest.ingest_survey_definition(conn, fixture_landing, "2026-02")
+    ingest.ingest_responses(conn, fixture_landing, "2026-02")
+    partitions = conn.execute(
+        "select c.relname, pg_get_expr(c.relpartbound, c.oid) from pg_inherits i"
+        " join pg_class c on c.oid = i.inhrelid where i.inhparent = 'raw.responses'::regclass order by 1").fetchall()
+    assert sorted(bound for _, bound in partitions) == ["FOR VALUES IN ('2026-01')", "FOR VALUES IN ('2026-02')"]
+    assert {name for name, _ in partitions} == {load.partition_name("2026-01"), load.partition_name("2026-02")}
+    path = fixture_landing / "surveys" / "2026-02" / "responses.csv"
+    path.write_text(path.read_text().replace(",rec_1,8,", ",rec_1,7,"))
+    assert ingest.ingest_responses(conn, fixture_landing, "2026-02").status == "loaded"
+    assert len(conn.execute("select 1 from pg_inherits where inhparent = 'raw.responses'::regclass").fetchall()) == 2
+    assert conn.execute("select score from raw.responses where survey_id = '2026-02' and response_id = 'r1'"
+                        " and question_id = 'rec_1'").fetchone() == (7,)
+    assert conn.execute("select score from raw.responses where survey_id = '2026-01' and response_id = 'r1'"
+                        " and question_id = 'rec_1'").fetchone() == (8,)
