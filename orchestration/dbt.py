@@ -87,12 +87,9 @@ def group_for(fqn: list[str]) -> str:
 class NovoraDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         props = dbt_resource_props
-        return asset_key_for(
-            props["resource_type"],
-            props.get("schema"),
-            props.get("identifier") or props["name"] if props["resource_type"] == "source" else props["name"],
-            props.get("source_name"),
-        )
+        is_source = props["resource_type"] == "source"
+        name = (props.get("identifier") or props["name"]) if is_source else props["name"]
+        return asset_key_for(props["resource_type"], props.get("schema"), name, props.get("source_name"))
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         # Rebuild (and re-test) as soon as the raw tables under a model change: a new survey flows to the

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -19,13 +21,18 @@ _SCHEMAS = ("raw", "quarantine", "nlp", "staging", "intermediate", "marts", "ale
 
 
 @pytest.fixture(scope="session")
-def pg_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """NOVORA_HOME of the test session's embedded server (stopped at the end)."""
-    home = tmp_path_factory.mktemp("novora_home")
+def pg_home() -> Path:
+    """NOVORA_HOME of the test session's embedded server (stopped and removed at the end).
+
+    Not under pytest's basetemp: run as root, the server runs as the ``pgserver`` user, and any pytest start
+    (this session's or a neighbour's) takes other users' access off ``/tmp/pytest-of-root``.
+    """
+    home = Path(tempfile.mkdtemp(prefix="novora-test-"))
     config = load_config({"NOVORA_HOME": str(home)})
     database.ensure_server(config)
     yield home
     database.stop_server(config)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

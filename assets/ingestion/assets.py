@@ -9,7 +9,11 @@ Every ingestion asset carries two checks:
 """
 
 
+from collections.abc import Callable
+from pathlib import Path
+
 import dagster as dg
+import psycopg
 
 from assets.ingestion.ingest import (
     LoadReport,
@@ -98,8 +102,20 @@ def materialize_result(key: dg.AssetKey, report: LoadReport, log: dg.DagsterLogM
                                 check_results=check_results(key, report))
 
 
-def _failure(exc: MissingReferenceData) -> dg.Failure:
-    return dg.Failure(description=str(exc), allow_retries=False)
+def _ingest_survey_file(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    landing: LandingZone,
+    ingest: Callable[[psycopg.Connection, Path, str], LoadReport],
+    key: dg.AssetKey,
+) -> dg.MaterializeResult:
+    """Run one survey file's ingestion for the run's partition; missing reference data fails the step clearly."""
+    try:
+        with warehouse.connect() as conn:
+            report = ingest(conn, landing.root, context.partition_key)
+    except MissingReferenceData as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    return materialize_result(key, report, context.log)
 
 
 @dg.multi_asset(
@@ -142,12 +158,7 @@ def survey_definition(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 )
 def invitations(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
     """Who was invited to a survey, with the team they were on at launch (the participation denominator)."""
-    try:
-        with warehouse.connect() as conn:
-            report = ingest_invitations(conn, landing.root, context.partition_key)
-    except MissingReferenceData as exc:
-        raise _failure(exc) from exc
-    return materialize_result(INVITATIONS, report, context.log)
+    return _ingest_survey_file(context, warehouse, landing, ingest_invitations, INVITATIONS)
 
 
 @dg.asset(
@@ -159,12 +170,7 @@ def invitations(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
 )
 def responses(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
     """Every answer of a survey (anonymous: a response carries its team, never a person), loaded with COPY."""
-    try:
-        with warehouse.connect() as conn:
-            report = ingest_responses(conn, landing.root, context.partition_key)
-    except MissingReferenceData as exc:
-        raise _failure(exc) from exc
-    return materialize_result(RESPONSES, report, context.log)
+    return _ingest_survey_file(context, warehouse, landing, ingest_responses, RESPONSES)
 
 
 ingestion_assets = [org, survey_definition, invitations, responses]

@@ -195,7 +195,7 @@ def ingest_org(conn: psycopg.Connection, landing: Path) -> tuple[LoadReport, Loa
                     else _loaded_ids(conn, "select employee_id from raw.employees"))
 
     reports: dict[str, LoadReport] = {}
-    valid_team_ids: list[str] = team_ids
+    valid_team_ids = team_ids  # what employees are checked against: the loaded teams once teams are handled
     if team_error is not None:
         reports["teams"] = _file_rejected(conn, "teams", None, teams_path, team_error, started)
     elif teams is None:
@@ -203,12 +203,9 @@ def ingest_org(conn: psycopg.Connection, landing: Path) -> tuple[LoadReport, Loa
     else:
         teams_fp = fingerprint(teams.sha256, id_set_hash(employee_ids))
         if current_fingerprint(conn, "teams", None) == teams_fp:
-            reports["teams"] = LoadReport("teams", None, str(teams_path), "unchanged", teams.rows_delivered,
-                                          teams.rows_delivered - _rejected_count(conn, "teams", None),
-                                          _rejected_count(conn, "teams", None))
+            reports["teams"] = _unchanged(conn, "teams", None, teams_path, teams.rows_delivered, started)
         else:
             team_split = _split_teams(teams, employee_ids)
-            valid_team_ids = list(team_split.valid["team_id"].str.strip())
             reports["teams"] = _load(
                 conn, "teams", None, teams, team_split, teams_fp, "raw.teams", _cast_teams(team_split.valid), started
             )
@@ -221,9 +218,8 @@ def ingest_org(conn: psycopg.Connection, landing: Path) -> tuple[LoadReport, Loa
     else:
         employees_fp = fingerprint(employees.sha256, id_set_hash(valid_team_ids))
         if current_fingerprint(conn, "employees", None) == employees_fp:
-            rejected = _rejected_count(conn, "employees", None)
-            reports["employees"] = LoadReport("employees", None, str(employees_path), "unchanged",
-                                              employees.rows_delivered, employees.rows_delivered - rejected, rejected)
+            reports["employees"] = _unchanged(conn, "employees", None, employees_path, employees.rows_delivered,
+                                              started)
         else:
             employee_split = split(employees.frame, c.employees_schema(valid_team_ids))
             reports["employees"] = _load(conn, "employees", None, employees, employee_split, employees_fp,
@@ -257,6 +253,15 @@ def _cast_employees(valid: pd.DataFrame) -> pd.DataFrame:
     out["location"] = blank_to_none(out["location"])
     out["is_active"] = out["active"].str.lower().map(c.ACTIVE_VALUES).map({True: "true", False: "false"})
     return out.rename(columns={LINE: "source_line"})
+
+
+def _unchanged(
+    conn: psycopg.Connection, dataset: str, survey_id: str | None, path: Path, delivered: int, started: float
+) -> LoadReport:
+    """The report for a delivery identical to the loaded one: its counts are the ledger's."""
+    rejected = _rejected_count(conn, dataset, survey_id)
+    return LoadReport(dataset, survey_id, str(path), "unchanged", delivered, delivered - rejected, rejected,
+                      seconds=time.perf_counter() - started)
 
 
 def _rejected_count(conn: psycopg.Connection, dataset: str, survey_id: str | None) -> int:
@@ -388,8 +393,7 @@ def ingest_survey_definition(conn: psycopg.Connection, landing: Path, survey_id:
     fp = fingerprint(digest, id_set_hash(drivers))
     delivered = len(questions)
     if current_fingerprint(conn, "surveys", survey_id) == fp:
-        rejected = _rejected_count(conn, "surveys", survey_id)
-        return LoadReport("surveys", survey_id, str(path), "unchanged", delivered, delivered - rejected, rejected)
+        return _unchanged(conn, "surveys", survey_id, path, delivered, started)
 
     result = split(questions, c.questions_schema(drivers))
     valid = strip_all(result.valid, c.QUESTION_FIELDS)
@@ -448,9 +452,7 @@ def ingest_invitations(conn: psycopg.Connection, landing: Path, survey_id: str) 
         return _file_rejected(conn, "invitations", survey_id, path, str(exc), started)
     fp = fingerprint(csv_file.sha256, id_set_hash(team_ids), id_set_hash(employee_ids))
     if current_fingerprint(conn, "invitations", survey_id) == fp:
-        rejected = _rejected_count(conn, "invitations", survey_id)
-        return LoadReport("invitations", survey_id, str(path), "unchanged", csv_file.rows_delivered,
-                          csv_file.rows_delivered - rejected, rejected)
+        return _unchanged(conn, "invitations", survey_id, path, csv_file.rows_delivered, started)
     result = split(csv_file.frame, c.invitations_schema(survey_id, team_ids, employee_ids))
     rows = strip_all(result.valid, c.INVITATIONS_COLUMNS)
     rows["invited_at"] = canonical_timestamps(rows["invited_at"])
@@ -480,9 +482,7 @@ def ingest_responses(conn: psycopg.Connection, landing: Path, survey_id: str) ->
     questions_hash = id_set_hash(f"{q}:{t}" for q, t in question_types.items())
     fp = fingerprint(csv_file.sha256, id_set_hash(team_ids), questions_hash)
     if current_fingerprint(conn, "responses", survey_id) == fp:
-        rejected = _rejected_count(conn, "responses", survey_id)
-        return LoadReport("responses", survey_id, str(path), "unchanged", csv_file.rows_delivered,
-                          csv_file.rows_delivered - rejected, rejected, seconds=time.perf_counter() - started)
+        return _unchanged(conn, "responses", survey_id, path, csv_file.rows_delivered, started)
     t0 = time.perf_counter()
     result = split(csv_file.frame, c.responses_schema(survey_id, question_types, team_ids))
     timings["validate_seconds"] = time.perf_counter() - t0

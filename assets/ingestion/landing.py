@@ -77,6 +77,37 @@ def signature(stamps: dict[str, Stamp]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _stamp_folder(
+    folder: Path,
+    names: tuple[str, ...],
+    state: WatchState,
+    now: float,
+    settle_seconds: float,
+    files: dict[str, list],
+    result: Plan,
+) -> tuple[dict[str, Stamp], bool]:
+    """Stamps of a delivery's files that exist; True as second value while any of them is still being written.
+
+    Settled stamps go into ``files`` (the next cursor); unsettled files keep their previous entry there.
+    """
+    stamps: dict[str, Stamp] = {}
+    pending = False
+    for name in names:
+        path = folder / name
+        if not path.exists():
+            continue
+        s = stamp(path, state.files, now, settle_seconds)
+        if s is None:
+            result.unsettled.append(str(path))
+            pending = True
+            if str(path) in state.files:
+                files[str(path)] = state.files[str(path)]
+            continue
+        stamps[name] = s
+        files[str(path)] = [s.size, s.mtime_ns, s.sha256]
+    return stamps, pending
+
+
 def _already_loaded(stamps: dict[str, Stamp], folder: Path, loaded: Mapping[str, str]) -> bool:
     return bool(stamps) and all(loaded.get(str(folder / name)) == s.sha256 for name, s in stamps.items())
 
@@ -101,19 +132,7 @@ def plan(
     loaded = loaded or {}
     result = Plan()
     files: dict[str, list] = {}
-    org_stamps: dict[str, Stamp] = {}
-    pending_org = False
-    for name in ORG_FILES:
-        path = landing / "org" / name
-        if not path.exists():
-            continue
-        s = stamp(path, state.files, now, settle_seconds)
-        if s is None:
-            result.unsettled.append(str(path))
-            pending_org = True
-            continue
-        org_stamps[name] = s
-        files[str(path)] = [s.size, s.mtime_ns, s.sha256]
+    org_stamps, pending_org = _stamp_folder(landing / "org", ORG_FILES, state, now, settle_seconds, files, result)
     org_signature = signature(org_stamps) if org_stamps and not pending_org else state.org
     new_state = WatchState(files=files, org=state.org, surveys=dict(state.surveys))
     if org_signature and org_signature != state.org:
@@ -128,25 +147,10 @@ def plan(
         survey_id = folder.name
         if not (folder / "survey.json").exists():
             continue
-        stamps: dict[str, Stamp] = {}
-        settled = True
-        for name in SURVEY_FILES:
-            path = folder / name
-            if not path.exists():
-                continue
-            s = stamp(path, state.files, now, settle_seconds)
-            if s is None:
-                result.unsettled.append(str(path))
-                settled = False
-                previous = state.files.get(str(path))
-                if previous:
-                    files[str(path)] = previous
-                continue
-            stamps[name] = s
-            files[str(path)] = [s.size, s.mtime_ns, s.sha256]
+        stamps, pending = _stamp_folder(folder, SURVEY_FILES, state, now, settle_seconds, files, result)
         if survey_id not in known_partitions:
             result.new_partitions.append(survey_id)
-        if not settled:
+        if pending:
             continue
         key = f"{signature(stamps)}:{new_state.org}"
         if state.surveys.get(survey_id) == key:
