@@ -6,6 +6,7 @@ asset graph runs from each landing file through staging to the marts. dbt tests 
 
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -72,6 +73,16 @@ def ensure_manifest() -> Path:
     return dbt_project.manifest_path
 
 
+def prune_run_targets(target_dir: Path, keep: int = 20, prefix: str = "dbt_models-") -> list[Path]:
+    """dagster-dbt gives every run its own target folder (artifacts for that run's debugging); keep the newest
+    ``keep`` so that a year of runs does not fill the disk. Returns what was removed."""
+    runs = sorted((p for p in target_dir.glob(prefix + "*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    removed = runs[:-keep] if keep else runs
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
 def asset_key_for(resource_type: str, schema: str | None, name: str, source_name: str | None = None) -> dg.AssetKey:
     """Sources keep the ingestion keys (``raw/teams``); models and seeds are keyed ``<schema>/<name>``."""
     if resource_type == "source":
@@ -109,5 +120,6 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         """Seeds, staging views and (later) marts, with their dbt tests as asset checks."""
         warehouse.export_for_dbt()
         yield from dbt.cli(["build"], context=context).stream()
+        prune_run_targets(Path(dbt_project.project_dir) / dbt_project.target_path)
 
     return dbt_models

@@ -107,3 +107,17 @@ def test_migration_checksums_guard_applied_files(pg_home: Path):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("drop schema zz_migrate_test cascade")
         conn.execute("drop table app.schema_migrations")
+
+
+def test_only_the_newest_dbt_run_targets_are_kept(tmp_path):
+    from orchestration.dbt import prune_run_targets
+
+    for i in range(5):
+        folder = tmp_path / f"dbt_models-{i:03d}"
+        folder.mkdir()
+        (folder / "run_results.json").write_text("{}")
+        os.utime(folder, (1000 + i, 1000 + i))
+    (tmp_path / "compiled").mkdir()
+    removed = prune_run_targets(tmp_path, keep=2)
+    assert sorted(p.name for p in removed) == ["dbt_models-000", "dbt_models-001", "dbt_models-002"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["compiled", "dbt_models-003", "dbt_models-004"]
