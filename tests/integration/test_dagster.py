@@ -152,3 +152,22 @@ def test_landing_sensor_registers_partitions_and_requests_exact_runs(novora_conf
     assert materialize_all(novora_config, build_definitions(novora_config), echo=lambda m: None).ok
     fresh = evaluate(None)
     assert fresh.run_requests == [] and fresh.dynamic_partitions_requests == []
+
+
+def test_an_external_server_is_used_as_is(novora_config, warehouse_url, fixture_landing, tmp_path):
+    """NOVORA_DATABASE_URL points everything (warehouse, Dagster storage, dbt) at a server Novora did not start."""
+    from orchestration import database
+    from orchestration.config import load_config
+
+    external = load_config({"NOVORA_HOME": str(tmp_path / "home"), "NOVORA_LANDING": str(fixture_landing),
+                            "NOVORA_DATABASE_URL": warehouse_url})
+    summary = materialize_all(external, build_definitions(external), echo=lambda m: None)
+    assert summary.ok, [(s.name, s.error) for s in summary.steps]
+    assert not external.pgdata.exists()  # no embedded server was started
+    assert "NOVORA_DAGSTER_STORAGE_URL" in (external.dagster_home / "dagster.yaml").read_text()
+    import psycopg
+
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select count(*) from staging.stg_raw__responses").fetchone()[0] == 11
+    with pytest.raises(database.DatabaseError, match="external server"):
+        database.stop_server(external)

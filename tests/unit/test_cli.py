@@ -41,3 +41,13 @@ def test_generate_writes_the_landing_zone_and_says_what_it_wrote(tmp_path):
 def test_group_without_a_command_shows_its_help(tmp_path):
     result = run("db", home=tmp_path)
     assert result.returncode == 0 and "start" in result.stdout and "url" in result.stdout
+
+
+def test_an_unreachable_external_database_is_one_line(tmp_path):
+    result = subprocess.run([NOVORA, "db", "url"], capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "NOVORA_HOME": str(tmp_path),
+                                 "NOVORA_DATABASE_URL": "postgresql://novora:s3cret@127.0.0.1:1/novora"})
+    assert result.returncode == 1
+    assert result.stderr.startswith("novora: error: cannot connect to NOVORA_DATABASE_URL "
+                                    "(postgresql://novora:***@127.0.0.1:1/novora)")
+    assert "s3cret" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
