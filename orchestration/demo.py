@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -60,10 +62,16 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) ->
     return False
 
 
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    """Signal the service and everything it started (code servers, run workers): its own process group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
 def stop_all(running: list[Service], grace: float = 15.0) -> None:
     for service in running:
-        if service.process and service.process.poll() is None:
-            service.process.send_signal(signal.SIGTERM)
+        if service.process:
+            _signal_group(service.process, signal.SIGTERM)
     deadline = time.monotonic() + grace
     for service in running:
         if service.process is None:
@@ -73,6 +81,9 @@ def stop_all(running: list[Service], grace: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             service.process.kill()
             service.process.wait()
+        # children that outlived their parent (a code server finishing a run) go too
+        time.sleep(0.5)
+        _signal_group(service.process, signal.SIGKILL)
         if service.log:
             service.log.close()
 

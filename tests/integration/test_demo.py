@@ -1,0 +1,69 @@
+"""`novora demo` as a new user runs it: data, materialisation, Dagster UI and the app up, Ctrl-C stops it all."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def test_demo_serves_dagster_and_the_app_and_stops_cleanly_on_ctrl_c():
+    home = Path(tempfile.mkdtemp(prefix="novora-demo-test-"))
+    dagster_port, app_port = free_port(), free_port()
+    env = {**os.environ, "NOVORA_HOME": str(home)}
+    env.pop("NOVORA_LANDING", None)
+    env.pop("NOVORA_DATABASE_URL", None)
+    novora = str(Path(sys.executable).with_name("novora"))
+    demo = subprocess.Popen([novora, "demo", "--dagster-port", str(dagster_port), "--app-port", str(app_port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 420
+        while time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line:
+                break
+        output = "".join(lines)
+        assert "Press Ctrl-C to stop." in output, output
+        assert "generated 20 teams, 600 employees, 6 surveys" in output
+        assert "dbt build: ok" in output
+        assert f"Dagster UI     http://127.0.0.1:{dagster_port}" in output
+
+        status, body = get(f"http://127.0.0.1:{dagster_port}/server_info")
+        assert status == 200 and "dagster_webserver_version" in body
+        status, _ = get(f"http://127.0.0.1:{app_port}/_stcore/health")
+        assert status == 200
+        for survey in ("2026-01", "2026-06"):
+            assert (home / "landing" / "surveys" / survey / "responses.csv").exists()
+    finally:
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=120)
+    assert demo.returncode == 0, rest
+    assert rest.strip().splitlines()[-1] == "stopped"
+    time.sleep(2)
+    leftovers = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True).stdout.split()
+    assert leftovers == [], "processes of the demo still running"
+    shutil.rmtree(home, ignore_errors=True)
