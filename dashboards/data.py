@@ -28,8 +28,9 @@ QUARANTINE_SAMPLE_LIMIT = 200
 
 # Datasets in the order they are ingested (org files first, then each survey's files).
 DATASET_ORDER = ("teams", "employees", "surveys", "invitations", "responses")
-# Datasets whose quarantined raw records may be shown: responses can carry unmasked free text.
-DATASETS_WITH_VISIBLE_RECORDS = ("teams", "employees", "surveys", "invitations")
+# Datasets whose quarantined raw records may be shown: responses can carry unmasked free text and employee
+# records carry names and emails (identities stay in raw and quarantine, SPEC section 5); the others hold ids.
+DATASETS_WITH_VISIBLE_RECORDS = ("teams", "surveys", "invitations")
 
 # Relations each page needs; before the first `novora materialize` some of them do not exist yet.
 LOADED_RELATIONS = (
@@ -404,7 +405,7 @@ def quarantine_sample(
 ) -> pd.DataFrame:
     """Quarantined rows (file, line, every reason), first ``limit`` by file order.
 
-    ``raw_record`` is null for the responses dataset, whose records may carry unmasked comments.
+    ``raw_record`` is null for responses (unmasked comments) and employees (names, emails).
     """
     return query(
         QUARANTINE_SAMPLE_SQL,

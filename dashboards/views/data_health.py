@@ -124,8 +124,8 @@ table_column.dataframe(
 sample = data.quarantine_sample(dataset, survey_id)
 st.markdown(f"**Quarantined rows** — showing {len(sample):,} of {total:,}, in file order.")
 st.caption(
-    "Raw records of survey responses are never shown here (—): they can contain unmasked comments. "
-    "Open the file at the line number to see such a row."
+    "Raw records of survey responses (unmasked comments) and of employees (names, emails) are never shown "
+    "here (—). Open the file at the line number to see such a row."
 )
 st.dataframe(
     sample.fillna({"survey_id": "org"}),
@@ -140,7 +140,8 @@ st.dataframe(
         ),
         "reasons": st.column_config.TextColumn("Reasons", width="large"),
         "raw_record": st.column_config.TextColumn(
-            "Raw record", width="large", help="The record as delivered; never shown for responses."
+            "Raw record", width="large",
+            help="The record as delivered; never shown for responses (comments) or employees (names, emails).",
         ),
         "rejected_at": st.column_config.DatetimeColumn("Rejected (UTC)", format=DATE_FORMAT),
     },

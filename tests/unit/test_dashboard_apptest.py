@@ -247,7 +247,11 @@ def test_data_health_quarantine_sample_hides_response_records(loaded) -> None:
     responses = sample[sample["dataset"] == "responses"]
     assert sorted(responses["line_number"].astype(int)) == list(range(14, 27))
     assert responses["raw_record"].isna().all()
-    others = sample[sample["dataset"] != "responses"]
+    # employee records carry names and emails: identities stay in the quarantine table, not on a page
+    employees = sample[sample["dataset"] == "employees"]
+    assert len(employees) == 3 and employees["raw_record"].isna().all()
+    assert "Radia Perlman" not in page_text(app) and "not-an-email" not in page_text(app)
+    others = sample[~sample["dataset"].isin(["responses", "employees"])]
     assert others["raw_record"].notna().all()
     assert "E999" in others.loc[others["dataset"] == "teams", "raw_record"].iloc[0]
     # the quarantined comments of responses.csv never reach the page
