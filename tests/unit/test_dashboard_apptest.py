@@ -22,6 +22,8 @@ from orchestration import database, migrate
 from orchestration.config import load_config
 from tests.landing_fixture import write_landing
 
+pytestmark = pytest.mark.integration  # the pages read a real warehouse loaded by a real materialisation
+
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 DATA_HEALTH = "views/data_health.py"
 TIMEOUT = 60  # seconds; the first run of a session starts the embedded server
