@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,10 +17,8 @@ import psycopg
 from assets.ingestion import ingest
 from orchestration import database, migrate
 from orchestration.config import load_config
-from orchestration.dbt import dbt_args, ensure_manifest
+from orchestration.dbt import ensure_manifest, run_dbt
 from orchestration.resources import dbt_environment
-
-_SCHEMAS = ("raw", "quarantine", "nlp", "staging", "intermediate", "marts", "alerts", "app")
 
 
 def machine() -> dict[str, object]:
@@ -34,12 +31,6 @@ def machine() -> dict[str, object]:
     except OSError:
         pass
     return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "system": platform.system()}
-
-
-def reset_schema(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("drop schema if exists " + ", ".join(_SCHEMAS) + " cascade")
-    migrate.migrate(url)
 
 
 def append_duplicate_answer(path: Path) -> None:
@@ -67,7 +58,7 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Callabl
     survey_id = report.surveys[0]
 
     url = database.ensure_server(config)
-    reset_schema(url)
+    migrate.reset(url)
     with psycopg.connect(url, autocommit=True) as conn:
         progress("loading the org and the survey definition ...")
         started = time.perf_counter()
@@ -95,10 +86,8 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Callabl
     ensure_manifest()
     env = {**os.environ, **dbt_environment(url)}
     started = time.perf_counter()
-    built = subprocess.run(dbt_args("build"), env=env, capture_output=True, text=True, check=False)
+    run_dbt("build", env=env)
     seconds["dbt_build_staging"] = time.perf_counter() - started
-    if built.returncode != 0:
-        raise RuntimeError("dbt build failed in the benchmark: " + built.stdout.strip().splitlines()[-1])
 
     copy_seconds = seconds.get("responses_load_seconds", 0.0)
     figures.update({

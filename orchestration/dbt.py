@@ -55,16 +55,19 @@ def dbt_args(*args: str, project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
     return [*dbt_command(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
 
 
-def parse_manifest(project_dir: Path = DBT_PROJECT_DIR) -> None:
-    """Run ``dbt parse`` so the code location can load (needs no database connection)."""
-    env = {**_PARSE_ONLY_ENV, **os.environ}
-    result = subprocess.run(
-        dbt_args("parse", "--quiet", project_dir=project_dir),
-        env=env, capture_output=True, text=True, check=False,
-    )
+def run_dbt(*args: str, env: Mapping[str, str], project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Run a dbt command outside Dagster; a failure becomes one line (dbt's last) in a RuntimeError."""
+    result = subprocess.run(dbt_args(*args, project_dir=project_dir), env=dict(env), capture_output=True,
+                            text=True, check=False)
     if result.returncode != 0:
         detail = (result.stdout + result.stderr).strip().splitlines()
-        raise RuntimeError("dbt parse failed: " + (detail[-1] if detail else f"exit {result.returncode}"))
+        command = " ".join(a for a in args if not a.startswith("-"))
+        raise RuntimeError(f"dbt {command} failed: " + (detail[-1] if detail else f"exit {result.returncode}"))
+
+
+def parse_manifest(project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Run ``dbt parse`` so the code location can load (needs no database connection)."""
+    run_dbt("parse", "--quiet", env={**_PARSE_ONLY_ENV, **os.environ}, project_dir=project_dir)
 
 
 def ensure_manifest() -> Path:

@@ -8,16 +8,13 @@ from collections.abc import Callable
 
 from orchestration import database
 from orchestration.config import DBT_PROJECT_DIR, NovoraConfig
-from orchestration.dbt import dbt_args
+from orchestration.dbt import dbt_args, run_dbt
 from orchestration.resources import dbt_environment
 
 
 def serve_docs(config: NovoraConfig, port: int, serve: bool, echo: Callable[[str], None]) -> None:
     env = {**os.environ, **dbt_environment(database.warehouse_url(config))}
-    generated = subprocess.run(dbt_args("docs", "generate"), env=env, capture_output=True, text=True, check=False)
-    if generated.returncode != 0:
-        lines = (generated.stdout + generated.stderr).strip().splitlines()
-        raise RuntimeError("dbt docs generate failed: " + (lines[-1] if lines else f"exit {generated.returncode}"))
+    run_dbt("docs", "generate", env=env)
     echo(f"dbt docs generated in {DBT_PROJECT_DIR / 'target'} (index.html, catalog.json, manifest.json)")
     if serve:
         echo(f"serving dbt docs on http://127.0.0.1:{port} (Ctrl-C to stop)")

@@ -16,6 +16,8 @@ from pathlib import Path
 import psycopg
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Every schema Novora owns (SPEC section 5); dbt's and the migrations' objects live only in these.
+NOVORA_SCHEMAS = ("raw", "quarantine", "nlp", "staging", "intermediate", "marts", "alerts", "app")
 _LOCK_KEY = 0x4E4F564F  # "NOVO": any constant shared by every Novora process
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -79,6 +81,13 @@ def migrate(url: str, migrations: list[Migration] | None = None) -> list[int]:
             )
             applied_now.append(migration.version)
     return applied_now
+
+
+def reset(url: str) -> None:
+    """Drop every Novora schema and migrate again: an empty warehouse (benchmark and test runs, never the CLI)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("drop schema if exists " + ", ".join(NOVORA_SCHEMAS) + " cascade")
+    migrate(url)
 
 
 def current_version(url: str) -> int:

@@ -17,7 +17,6 @@ from tests.landing_fixture import write_landing
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
-_SCHEMAS = ("raw", "quarantine", "nlp", "staging", "intermediate", "marts", "alerts", "app")
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +46,7 @@ def novora_config(pg_home: Path, tmp_path: Path) -> NovoraConfig:
 def warehouse_url(novora_config: NovoraConfig) -> str:
     """The warehouse with every Novora schema dropped and migrated again: each test starts empty."""
     url = database.ensure_server(novora_config)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("drop schema if exists " + ", ".join(_SCHEMAS) + " cascade")
-    migrate.migrate(url)
+    migrate.reset(url)
     return url
 
 

@@ -330,8 +330,9 @@ def _load(
 # ---------------------------------------------------------------- survey definition: survey.json
 
 
-def parse_survey_json(path: Path, survey_id: str) -> tuple[dict, pd.DataFrame]:
-    """Read survey.json; return the survey fields and the questions as a text frame (LINE = position).
+def parse_survey_json(path: Path, survey_id: str) -> tuple[dict, pd.DataFrame, str]:
+    """Read survey.json; return the survey fields, the questions as a text frame (LINE = position) and the
+    file's sha256.
 
     Raises :class:`UnreadableFile` when the file as a whole cannot be used.
     """
@@ -375,7 +376,7 @@ def parse_survey_json(path: Path, survey_id: str) -> tuple[dict, pd.DataFrame]:
     frame[LINE] = range(1, len(frame) + 1)
     survey = {"survey_id": survey_id, "title": str(document["title"]).strip(), "opened_at": opened,
               "closed_at": closed}
-    return survey, frame
+    return survey, frame, sha256_bytes(data)
 
 
 def ingest_survey_definition(conn: psycopg.Connection, landing: Path, survey_id: str) -> LoadReport:
@@ -385,11 +386,10 @@ def ingest_survey_definition(conn: psycopg.Connection, landing: Path, survey_id:
     if not path.exists():
         return LoadReport("surveys", survey_id, str(path), "missing")
     try:
-        survey, questions = parse_survey_json(path, survey_id)
+        survey, questions, digest = parse_survey_json(path, survey_id)
     except UnreadableFile as exc:
         return _file_rejected(conn, "surveys", survey_id, path, str(exc), started)
     drivers = c.known_drivers()
-    digest = sha256_bytes(path.read_bytes())
     fp = fingerprint(digest, id_set_hash(drivers))
     delivered = len(questions)
     if current_fingerprint(conn, "surveys", survey_id) == fp:
