@@ -1,0 +1,37 @@
+-- Per survey, group (team, subtree, org) and metric (each driver, 'engagement', 'enps'): the counts and sums
+-- of its respondents, before any suppression. Groups without respondents on a metric have no row.
+
+{{ config(materialized='table') }}
+
+with
+
+{{ rollup_to_groups(
+    ref('int_team_metric_cells'),
+    keys=['metric_id'],
+    sums=['n_respondents', 'n_answers', 'score_sum', 'n_favorable_answers', 'n_promoters', 'n_passives', 'n_detractors']
+) }},
+
+final as (
+
+    select
+        survey_id,
+        team_id,
+        scope,
+        metric_id,
+        parent_team_id,
+        parent_scope,
+        node_depth,
+        n_respondents::integer as n_respondents,
+        n_answers::integer as n_answers,
+        score_sum::bigint as score_sum,
+        n_favorable_answers::integer as n_favorable_answers,
+        n_promoters::integer as n_promoters,
+        n_passives::integer as n_passives,
+        n_detractors::integer as n_detractors
+
+    from rollup_final
+    where rollup_final.n_respondents > 0
+
+)
+
+select * from final

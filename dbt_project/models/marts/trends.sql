@@ -1,0 +1,48 @@
+with
+
+scores as (
+
+    select * from {{ ref('int_group_scores') }}
+    where metric_id <> 'enps'
+
+),
+
+sequence as (
+
+    select * from {{ ref('int_group_survey_sequence') }}
+
+),
+
+final as (
+
+    select
+        scores.survey_id,
+        scores.team_id,
+        scores.scope,
+        scores.team_name,
+        scores.metric_id as driver_id,
+        scores.n_respondents,
+        scores.mean_score,
+        sequence.prev_survey_id,
+        previous.mean_score as prev_mean_score,
+        scores.mean_score - previous.mean_score as delta_abs,
+        (scores.mean_score - previous.mean_score) / nullif(previous.mean_score, 0) as delta_rel,
+        scores.is_suppressed as suppressed,
+        coalesce(previous.is_suppressed, false) as prev_suppressed
+
+    from scores
+    left join sequence
+        on
+            scores.survey_id = sequence.survey_id
+            and scores.team_id = sequence.team_id
+            and scores.scope = sequence.scope
+    left join scores as previous
+        on
+            sequence.prev_survey_id = previous.survey_id
+            and scores.team_id = previous.team_id
+            and scores.scope = previous.scope
+            and scores.metric_id = previous.metric_id
+
+)
+
+select * from final
