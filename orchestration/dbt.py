@@ -1,8 +1,17 @@
 """dbt wired into Dagster: one DbtProject, one translator, the dbt assets.
 
 Raw tables appear as dbt sources whose asset keys are the ingestion assets' keys (``raw/<table>``), so the
-asset graph runs from each landing file through staging to the marts. dbt tests become asset checks.
+asset graph runs from each landing file through staging to the marts. dbt tests become asset checks; tests of
+severity error are blocking, so a failed anonymity test stops every asset downstream in the run.
+
+Two sets of dbt assets: the models tagged ``survey_partition`` (the survey's staging views and the incremental
+answer-, respondent- and team-level models) are partitioned by survey, and a run builds exactly its surveys
+(``--vars '{survey_ids: ...}'``); everything else (hierarchy, suppression, marts) is small, unpartitioned, and
+rebuilt from those per-survey tables.
 """
+
+import json
+import re
 
 
 import os
@@ -18,7 +27,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.config import DBT_PROJECT_DIR
+from orchestration.partitions import survey_partitions
 from orchestration.resources import WarehouseResource
+
+SURVEY_PARTITION_TAG = "survey_partition"
+# The same rule as the dbt macro survey_scope_ids: ids go into SQL literals, so nothing else may pass.
+_SURVEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 # dbt parse renders the profile but never connects; these stand in when no warehouse is configured yet.
 _PARSE_ONLY_ENV = {"NOVORA_PG_HOST": "localhost", "NOVORA_PG_USER": "postgres", "NOVORA_PG_DBNAME": "novora"}
@@ -117,12 +131,40 @@ class NovoraDbtTranslator(DagsterDbtTranslator):
 translator = NovoraDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def build_dbt_assets() -> dg.AssetsDefinition:
-    @dbt_assets(manifest=ensure_manifest(), project=dbt_project, dagster_dbt_translator=translator, name="dbt_models")
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        """Seeds, staging views and (later) marts, with their dbt tests as asset checks."""
-        warehouse.export_for_dbt()
-        yield from dbt.cli(["build"], context=context).stream()
-        prune_run_targets(Path(dbt_project.project_dir) / dbt_project.target_path)
+def survey_scope_vars(survey_ids: list[str]) -> str:
+    """The ``--vars`` of a dbt run limited to these surveys (a partitioned run or backfill)."""
+    if not survey_ids:
+        raise ValueError("a survey-partitioned dbt run needs at least one survey id")
+    bad = [s for s in survey_ids if not _SURVEY_ID.match(s)]
+    if bad:
+        raise ValueError(f"not a survey id: {bad[0]!r} (letters, digits, '_', '.', '-'; at most 64)")
+    return json.dumps({"survey_ids": ",".join(sorted(set(survey_ids)))})
 
-    return dbt_models
+
+# Unit tests are checked by the test suite (``make test``), not on every data run.
+_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+
+
+def build_dbt_assets() -> list[dg.AssetsDefinition]:
+    manifest = ensure_manifest()
+    target_dir = Path(dbt_project.project_dir) / dbt_project.target_path
+
+    @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator, name="dbt_survey_models",
+                select=f"tag:{SURVEY_PARTITION_TAG}", partitions_def=survey_partitions,
+                backfill_policy=dg.BackfillPolicy.single_run())
+    def dbt_survey_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        """A survey's staging views and incremental models: rebuilds exactly the surveys of the run."""
+        warehouse.export_for_dbt()
+        survey_vars = survey_scope_vars(list(context.partition_keys))
+        yield from dbt.cli([*_BUILD, "--vars", survey_vars], context=context).stream()
+        prune_run_targets(target_dir)
+
+    @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models",
+                exclude=f"tag:{SURVEY_PARTITION_TAG}")
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        """Seeds, org staging, hierarchy, suppression and the marts, with their dbt tests as asset checks."""
+        warehouse.export_for_dbt()
+        yield from dbt.cli(_BUILD, context=context).stream()
+        prune_run_targets(target_dir)
+
+    return [dbt_survey_models, dbt_models]

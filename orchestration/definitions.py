@@ -13,7 +13,7 @@ from orchestration.sensors import landing_sensor, warehouse_automation_sensor
 def build_definitions(config=None) -> dg.Definitions:
     config = config or load_config()
     return dg.Definitions(
-        assets=[*ingestion_assets, build_dbt_assets()],
+        assets=[*ingestion_assets, *build_dbt_assets()],
         jobs=jobs,
         sensors=[landing_sensor, warehouse_automation_sensor],
         resources=resources_for(config),

@@ -3,7 +3,11 @@
 import dagster as dg
 
 from assets.ingestion.assets import invitations, org, responses, survey_definition
+from orchestration.dbt import SURVEY_PARTITION_TAG
 from orchestration.partitions import survey_partitions
+
+_DBT_GROUPS = dg.AssetSelection.groups("staging", "intermediate", "marts")
+_SURVEY_MODELS = dg.AssetSelection.tag(SURVEY_PARTITION_TAG, "")
 
 ingest_org_job = dg.define_asset_job(
     "ingest_org",
@@ -18,10 +22,17 @@ ingest_survey_job = dg.define_asset_job(
     description="Load one survey's survey.json, invitations.csv and responses.csv (a survey partition).",
 )
 
-build_warehouse_job = dg.define_asset_job(
-    "build_warehouse",
-    selection=dg.AssetSelection.groups("staging", "intermediate", "marts"),
-    description="dbt build: seeds, staging, intermediate and marts, with every dbt test as an asset check.",
+build_survey_job = dg.define_asset_job(
+    "build_survey",
+    selection=_SURVEY_MODELS,
+    partitions_def=survey_partitions,
+    description="dbt build of one survey's staging views and incremental models (answers, respondents, teams).",
 )
 
-jobs = [ingest_org_job, ingest_survey_job, build_warehouse_job]
+build_marts_job = dg.define_asset_job(
+    "build_marts",
+    selection=_DBT_GROUPS - _SURVEY_MODELS,
+    description="dbt build of the hierarchy, suppression and marts over every survey, with their tests as checks.",
+)
+
+jobs = [ingest_org_job, ingest_survey_job, build_survey_job, build_marts_job]

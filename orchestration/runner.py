@@ -1,6 +1,7 @@
 """``novora materialize``: one in-process pass over the whole asset graph, recorded in Dagster's storage.
 
-Order: the org, then every survey partition found in the landing zone, then dbt. Runs go to the same
+Order: the org, then every survey partition found in the landing zone (its raw tables, then its dbt models),
+then the marts. Runs go to the same
 instance the UI reads, so they appear in Dagster UI's run history and asset catalog.
 """
 
@@ -13,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.ingestion.ingest import survey_ids
 from orchestration import database, migrate
 from orchestration.config import NovoraConfig
 from orchestration.instance import storage_environment, write_instance
-from orchestration.jobs import build_warehouse_job, ingest_org_job, ingest_survey_job
+from orchestration.jobs import build_marts_job, build_survey_job, ingest_org_job, ingest_survey_job
 from orchestration.partitions import survey_partitions
 
 
@@ -76,6 +78,13 @@ def _outcome(name: str, result: dg.ExecuteInProcessResult) -> StepOutcome:
     return StepOutcome(name, result.success, failed, warnings, error)
 
 
+def partition_range_tags(known: list[str], wanted: list[str]) -> dict[str, str]:
+    """Run tags for one run over the partitions ``wanted``: the range, in Dagster's order of the dynamic
+    partitions ``known``, from the first to the last of them."""
+    positions = sorted(known.index(key) for key in wanted)
+    return {ASSET_PARTITION_RANGE_START_TAG: known[positions[0]], ASSET_PARTITION_RANGE_END_TAG: known[positions[-1]]}
+
+
 def quiet_run_config(level: str) -> dict:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
@@ -92,7 +101,7 @@ def materialize_all(
     echo: Callable[[str], None] = print,
     verbose: bool = False,
 ) -> MaterializeSummary:
-    """Run org, every survey partition, then dbt. Unless ``verbose``, Dagster's and dbt's own output goes to
+    """Run org, every survey partition (ingestion, then its dbt models), then the marts. Unless ``verbose``, Dagster's and dbt's own output goes to
     ``$NOVORA_HOME/logs/materialize.log`` and only one line per step is echoed."""
     instance = open_instance(config)
     config.logs.mkdir(parents=True, exist_ok=True)
@@ -104,7 +113,8 @@ def materialize_all(
         instance.add_dynamic_partitions(survey_partitions.name, new)
     steps: list[StepOutcome] = []
 
-    def run(name: str, job_name: str, partition_key: str | None = None) -> None:
+    def run(name: str, job_name: str, partition_key: str | None = None, tags: dict[str, str] | None = None
+            ) -> StepOutcome:
         echo(f"materialising {name} ...")
         job = defs.resolve_job_def(job_name)
         with open(log_path, "a", encoding="utf-8") as log, contextlib.ExitStack() as stack:
@@ -114,7 +124,7 @@ def materialize_all(
             result = job.execute_in_process(
                 run_config=quiet_run_config("DEBUG" if verbose else "INFO"),
                 instance=instance, partition_key=partition_key, raise_on_error=False,
-                tags={"novora/trigger": "novora materialize"},
+                tags={"novora/trigger": "novora materialize", **(tags or {})},
             )
         outcome = _outcome(name, result)
         steps.append(outcome)
@@ -125,11 +135,17 @@ def materialize_all(
         if outcome.warnings:
             detail += f" warnings: {', '.join(outcome.warnings)}"
         echo(f"  {name}: {status}{detail}")
+        return outcome
 
     run("org", ingest_org_job.name)
     for survey_id in surveys:
         run(f"survey {survey_id}", ingest_survey_job.name, survey_id)
-    run("dbt build", build_warehouse_job.name)
+    if surveys:
+        # One dbt run for every survey's incremental models (a partition range, as a backfill would run it):
+        # each survey is rebuilt from what raw holds, which is the last good delivery where one failed.
+        run("survey models", build_survey_job.name, tags=partition_range_tags(
+            instance.get_dynamic_partitions(survey_partitions.name), surveys))
+    run("marts", build_marts_job.name)
     if not verbose:
         echo(f"(Dagster and dbt output: {log_path})")
     return MaterializeSummary(steps)

@@ -6,7 +6,7 @@ with
 responses as (
 
     select * from {{ ref('stg_raw__responses') }}
-    where '{{ var("survey_id") or "" }}' in ('', survey_id)
+    where {{ in_survey_scope() }}
 
 ),
 

@@ -36,7 +36,20 @@ def test_definitions_load_with_partitioned_ingestion_and_dbt_assets(novora_confi
     assert {"rows_reconcile", "contract"} <= check_names
     assert any(name.startswith("unique") for name in check_names)  # dbt tests surface as asset checks
     assert defs.resolve_sensor_def("landing_sensor")
-    assert {j.name for j in defs.resolve_all_job_defs()} >= {"ingest_org", "ingest_survey", "build_warehouse"}
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"ingest_org", "ingest_survey", "build_survey",
+                                                            "build_marts"}
+    # the survey's dbt models share the ingestion's partitions; the marts are unpartitioned
+    assert graph.get(dg.AssetKey(["staging", "stg_raw__responses"])).partitions_def.name == "survey"
+    assert graph.get(dg.AssetKey(["intermediate", "int_answers_scored"])).partitions_def.name == "survey"
+    assert graph.get(dg.AssetKey(["marts", "engagement"])).partitions_def is None
+    # anonymity tests are blocking checks on the marts
+    engagement_checks = {key.name: key for key in graph.asset_check_keys
+                         if key.asset_key == dg.AssetKey(["marts", "engagement"])}
+    assert {"no_differencing_gap_engagement_", "published_groups_meet_min_n_engagement_n_respondents"} <= set(
+        engagement_checks)
+    spec = defs.get_assets_def(dg.AssetKey(["marts", "engagement"])).get_spec_for_check_key(
+        engagement_checks["no_differencing_gap_engagement_"])
+    assert spec.blocking
 
 
 def test_materialize_loads_everything_and_a_second_pass_changes_nothing(
@@ -45,7 +58,7 @@ def test_materialize_loads_everything_and_a_second_pass_changes_nothing(
     defs = build_definitions(novora_config)
     first = materialize_all(novora_config, defs, echo=lambda m: None)
     assert first.ok, [(s.name, s.error, s.failed_checks) for s in first.steps]
-    assert [s.name for s in first.steps] == ["org", "survey 2026-01", "dbt build"]
+    assert [s.name for s in first.steps] == ["org", "survey 2026-01", "survey models", "marts"]
     assert "raw/responses:contract" in first.steps[1].warnings  # bad rows are reported, not fatal
     assert scalar(conn, "select count(*) from raw.responses") == 11
     assert scalar(conn, "select count(*) from staging.stg_raw__responses") == 11
@@ -83,7 +96,9 @@ def test_materialize_fails_loudly_when_a_survey_cannot_be_checked(novora_config,
     # the unreadable file is an error, not a warning
     assert survey.failed_checks == ["raw/questions:contract (survey.json is not valid JSON: Expecting property name"
                                     " enclosed in double quotes at line 1)"]
-    assert next(s for s in summary.steps if s.name == "dbt build").ok  # nothing half-loaded reached dbt
+    # nothing half-loaded reached dbt: the models and marts build from what raw holds
+    assert next(s for s in summary.steps if s.name == "survey models").ok
+    assert next(s for s in summary.steps if s.name == "marts").ok
 
 
 def run_cli(*args: str, env_config) -> subprocess.CompletedProcess:

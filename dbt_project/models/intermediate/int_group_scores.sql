@@ -1,6 +1,6 @@
 -- Every score of every group, computed once, with suppression applied: the score marts and trends select
 -- from here, so a suppressed number cannot reach them. Scores are exact numerics (no float rounding), so a
--- mean of exactly 6.0 is 6.0.
+-- mean of exactly 6.0 is 6.0. Favorable shares belong to likert metrics, promoter counts and eNPS to 'enps'.
 
 with
 
@@ -22,34 +22,14 @@ teams as (
 
 ),
 
-final as (
+joined as (
 
     select
-        cells.survey_id,
-        cells.team_id,
-        cells.scope,
-        cells.metric_id,
-        cells.n_respondents,
+        cells.*,
         suppression.is_suppressed,
         suppression.suppression_reason,
-        case
-            when cells.scope = 'org' then 'Whole organisation'
-            else coalesce(teams.team_name, cells.team_id)
-        end as team_name,
-        case
-            when not suppression.is_suppressed then cells.score_sum::numeric / nullif(cells.n_answers, 0)
-        end as mean_score,
-        case
-            when not suppression.is_suppressed and cells.metric_id <> 'enps'
-                then 100.0 * cells.n_favorable_answers / nullif(cells.n_answers, 0)
-        end as favorable_pct,
-        case when not suppression.is_suppressed then cells.n_promoters end as n_promoters,
-        case when not suppression.is_suppressed then cells.n_passives end as n_passives,
-        case when not suppression.is_suppressed then cells.n_detractors end as n_detractors,
-        case
-            when not suppression.is_suppressed
-                then 100.0 * (cells.n_promoters - cells.n_detractors) / cells.n_respondents
-        end as enps
+        not suppression.is_suppressed and cells.metric_id <> 'enps' as is_published_likert,
+        not suppression.is_suppressed and cells.metric_id = 'enps' as is_published_enps
 
     from cells
     inner join suppression
@@ -58,8 +38,40 @@ final as (
             and cells.team_id = suppression.team_id
             and cells.scope = suppression.scope
             and cells.metric_id = suppression.metric_id
+
+),
+
+final as (
+
+    select
+        joined.survey_id,
+        joined.team_id,
+        joined.scope,
+        joined.metric_id,
+        joined.n_respondents,
+        joined.is_suppressed,
+        joined.suppression_reason,
+        case
+            when joined.scope = 'org' then 'Whole organisation'
+            else coalesce(teams.team_name, joined.team_id)
+        end as team_name,
+        case
+            when not joined.is_suppressed then joined.score_sum::numeric / nullif(joined.n_answers, 0)
+        end as mean_score,
+        case
+            when joined.is_published_likert then 100.0 * joined.n_favorable_answers / nullif(joined.n_answers, 0)
+        end as favorable_pct,
+        case when joined.is_published_enps then joined.n_promoters end as n_promoters,
+        case when joined.is_published_enps then joined.n_passives end as n_passives,
+        case when joined.is_published_enps then joined.n_detractors end as n_detractors,
+        case
+            when joined.is_published_enps
+                then 100.0 * (joined.n_promoters - joined.n_detractors) / joined.n_respondents
+        end as enps
+
+    from joined
     left join teams
-        on cells.team_id = teams.team_id
+        on joined.team_id = teams.team_id
 
 )
 

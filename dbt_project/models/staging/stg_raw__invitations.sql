@@ -1,3 +1,5 @@
+{{ config(tags=['survey_partition']) }}
+
 with
 
 source as (

@@ -1,6 +1,8 @@
 -- One row per answer. The comment's unmasked text stays in raw (SPEC sections 5 and 6): the NLP assets mask
 -- it into the nlp schema, and everything downstream reads the masked text from there.
 
+{{ config(tags=['survey_partition']) }}
+
 with
 
 source as (
