@@ -156,7 +156,9 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
         """A survey's staging views and incremental models: rebuilds exactly the surveys of the run."""
         warehouse.export_for_dbt()
         survey_vars = survey_scope_vars(list(context.partition_keys))
-        yield from dbt.cli([*_BUILD, "--vars", survey_vars], context=context).stream()
+        # cautious: only tests whose every parent is a survey model; a survey build never reads the marts' side
+        yield from dbt.cli([*_BUILD, "--vars", survey_vars, "--indirect-selection", "cautious"],
+                           context=context).stream()
         prune_run_targets(target_dir)
 
     @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models",

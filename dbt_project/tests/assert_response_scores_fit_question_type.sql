@@ -1,6 +1,8 @@
 -- Every score fits its question's type (SPEC section 3): likert answers are integers 1-10, eNPS answers
 -- integers 0-10, and comment answers carry no score. Returns the offending answers.
 
+{{ config(meta={'dagster': {'ref': {'name': 'stg_raw__responses'}}}) }}
+
 with
 
 responses as (
