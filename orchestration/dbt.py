@@ -11,10 +11,8 @@ rebuilt from those per-survey tables.
 """
 
 import json
-import re
-
-
 import os
+import re
 import shutil
 import subprocess
 import sys

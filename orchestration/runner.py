@@ -101,8 +101,9 @@ def materialize_all(
     echo: Callable[[str], None] = print,
     verbose: bool = False,
 ) -> MaterializeSummary:
-    """Run org, every survey partition (ingestion, then its dbt models), then the marts. Unless ``verbose``, Dagster's and dbt's own output goes to
-    ``$NOVORA_HOME/logs/materialize.log`` and only one line per step is echoed."""
+    """Run org, every survey partition (ingestion, then its dbt models), then the marts. Unless ``verbose``,
+    Dagster's and dbt's own output goes to ``$NOVORA_HOME/logs/materialize.log`` and only one line per step is
+    echoed."""
     instance = open_instance(config)
     config.logs.mkdir(parents=True, exist_ok=True)
     log_path = config.logs / "materialize.log"

@@ -77,7 +77,8 @@ def answers(survey_id: str, teams: set[str], metric: str) -> list[list[int]]:
 def expected(survey_id: str, teams: set[str], metric: str) -> dict[str, float]:
     per_respondent = answers(survey_id, teams, metric)
     flat = [s for scores in per_respondent for s in scores]
-    result = {"n": len(per_respondent), "mean": sum(flat) / len(flat), "favorable": 100 * sum(s >= 8 for s in flat) / len(flat)}
+    result = {"n": len(per_respondent), "mean": sum(flat) / len(flat),
+              "favorable": 100 * sum(s >= 8 for s in flat) / len(flat)}
     if metric == "enps":
         enps = [scores[0] for scores in per_respondent]
         result.update(promoters=sum(s >= 9 for s in enps), passives=sum(s in (7, 8) for s in enps),
@@ -197,7 +198,8 @@ def test_trends_compare_with_the_previous_survey_the_group_was_in(marts):
     _, url = marts
     trends = published(url, "trends")
     c10 = trends[("2026-02", "c10", "team", "recognition")]
-    assert (c10["prev_survey_id"], c10["prev_mean_score"], c10["mean_score"]) == ("2026-01", Decimal("7.5"), Decimal("6"))
+    assert (c10["prev_survey_id"], c10["prev_mean_score"], c10["mean_score"]) == (
+        "2026-01", Decimal("7.5"), Decimal("6"))
     assert c10["delta_abs"] == Decimal("-1.5") and c10["delta_rel"] == Decimal("-0.2")
     # a3 was not surveyed in 2026-02: its previous survey is 2026-01, where it was suppressed -> no delta
     a3 = trends[("2026-03", "a3", "team", "engagement")]
