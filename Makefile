@@ -42,7 +42,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check orchestration assets dashboards tests
-	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
 bench: install
 	$(BIN)/novora bench

@@ -6,10 +6,13 @@
 #}
 {% macro survey_scope_ids() -%}
     {%- set value = var('survey_ids', '') -%}
-    {%- set ids = (value if value is not string else value.split(',')) | map('trim') | reject('equalto', '') | list -%}
+    {%- set ids = (value if value is not string else value.split(',')) | map('trim') | reject('equalto', '') -%}
+    {%- set ids = ids | list -%}
+    {%- set allowed = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-' -%}
     {%- for survey_id in ids -%}
-        {%- if not modules.re.match('^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', survey_id) -%}
-            {{ exceptions.raise_compiler_error("survey_ids: '" ~ survey_id ~ "' is not a survey id (letters, digits, '_', '.', '-')") }}
+        {%- if survey_id | length > 64 or survey_id[0] in '_.-' or survey_id | reject('in', allowed) | list -%}
+            {{ exceptions.raise_compiler_error(
+                "survey_ids: '" ~ survey_id ~ "' is not a survey id (letters, digits, '_', '.', '-')") }}
         {%- endif -%}
     {%- endfor -%}
     {{ return(ids) }}

@@ -50,6 +50,11 @@ def test_definitions_load_with_partitioned_ingestion_and_dbt_assets(novora_confi
     spec = defs.get_assets_def(dg.AssetKey(["marts", "engagement"])).get_spec_for_check_key(
         engagement_checks["no_differencing_gap_engagement_"])
     assert spec.blocking
+    # dbt descriptions and column schemas reach the asset catalog
+    engagement = graph.get(dg.AssetKey(["marts", "engagement"]))
+    assert engagement.description.startswith("Per survey and group")
+    columns = {c.name: c for c in engagement.metadata["dagster/column_schema"].columns}
+    assert columns["engagement_score"].type == "numeric" and columns["engagement_score"].description
 
 
 def test_materialize_loads_everything_and_a_second_pass_changes_nothing(

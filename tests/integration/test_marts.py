@@ -8,6 +8,14 @@ independently of the SQL.
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +25,9 @@ import pytest
 
 from orchestration import database, migrate
 from orchestration.config import NovoraConfig, load_config
+from orchestration.dbt import dbt_args
 from orchestration.definitions import build_definitions
+from orchestration.resources import dbt_environment
 from orchestration.runner import materialize_all, open_instance
 from tests.marts_fixture import DRIVER_OF, RESPONSES, SCORED, TEAMS, write_marts_landing
 
@@ -301,3 +311,69 @@ def test_changing_min_n_changes_the_suppression(marts):
         _set_min_n(url, 4)
         _rebuild_marts(config)
     assert suppressed() == SUPPRESSED_2026_01
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _reaches(child_map: dict[str, list[str]], start: str, goal: str) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            todo.extend(child_map.get(node, []))
+    return False
+
+
+def test_novora_docs_serves_lineage_from_sources_to_marts(marts):
+    config, _ = marts
+    port = _free_port()
+    env = {**os.environ, "NOVORA_HOME": str(config.home), "NOVORA_LANDING": str(config.landing)}
+    novora = Path(sys.executable).with_name("novora")
+    server = subprocess.Popen([str(novora), "docs", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline, manifest = time.monotonic() + 180, None
+        while time.monotonic() < deadline and manifest is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/manifest.json", timeout=5) as response:
+                    manifest = json.load(response)
+            except OSError:
+                assert server.poll() is None, server.stdout.read()
+                time.sleep(1)
+        assert manifest, "dbt docs did not come up"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as response:
+            assert b"dbt" in response.read()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/catalog.json", timeout=5) as response:
+            catalog = json.load(response)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    for mart in ("driver_scores", "engagement", "enps", "participation", "trends", "driver_impact"):
+        node = f"model.novora.{mart}"
+        assert _reaches(manifest["child_map"], "source.novora.raw.responses", node), mart
+        assert manifest["nodes"][node]["description"]
+        # the catalog holds the live columns, the manifest their descriptions
+        assert "survey_id" in {c.lower() for c in catalog["nodes"][node]["columns"]}
+        assert all(c["description"] for c in manifest["nodes"][node]["columns"].values())
+    assert _reaches(manifest["child_map"], "source.novora.raw.teams", "model.novora.engagement")
+    assert _reaches(manifest["child_map"], "source.novora.app.settings", "model.novora.engagement")
+
+
+def test_dbt_unit_tests_pass(marts):
+    """dbt's unit tests (suppression, complementary suppression, favorable share, eNPS, deltas, participation)
+    are not part of the data runs; they run here, against the real warehouse's column types."""
+    _, url = marts
+    env = {**os.environ, **dbt_environment(url)}
+    result = subprocess.run(dbt_args("test", "--select", "test_type:unit"), env=env, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    summary = [line for line in result.stdout.splitlines() if "Done. PASS=" in line][-1]
+    passed = int(summary.split("PASS=")[1].split()[0])
+    assert passed >= 9 and " ERROR=0 " in summary, summary

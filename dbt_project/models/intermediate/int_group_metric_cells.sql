@@ -30,7 +30,7 @@ final as (
         n_detractors::integer as n_detractors
 
     from rollup_final
-    where rollup_final.n_respondents > 0
+    where n_respondents > 0
 
 )
 

@@ -20,7 +20,6 @@
 
 {%- set max_depth = var('max_group_depth', 12) | int %}
 {%- set min_n = anonymity_threshold('min_n') %}
-{%- set node = 'survey_id, metric_id, team_id, scope' %}
 
 with
 
@@ -55,8 +54,8 @@ state_{{ max_depth + 1 }} as (
 
 ),
 
-{%- for depth in range(max_depth, -1, -1) %}
-{%- set prev = 'state_' ~ (depth + 1) %}
+{% for depth in range(max_depth, -1, -1) %}
+{% set prev = 'state_' ~ (depth + 1) %}
 
 -- level {{ depth }}: settle the groups at depth {{ depth }} from their children at depth {{ depth + 1 }}
 parents_{{ depth }} as (
@@ -178,7 +177,7 @@ state_{{ depth }} as (
             and state.scope = pick.scope
 
 ),
-{%- endfor %}
+{% endfor %}
 
 final as (
 

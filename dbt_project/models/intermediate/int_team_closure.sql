@@ -12,12 +12,12 @@ hierarchy as (
 final as (
 
     select
-        path.ancestor_team_id,
+        ancestors.ancestor_team_id,
         hierarchy.team_id,
-        hierarchy.team_depth - path.ancestor_depth as distance
+        hierarchy.team_depth - ancestors.ancestor_depth as distance
 
     from hierarchy
-    cross join lateral unnest(hierarchy.team_path) with ordinality as path (ancestor_team_id, ancestor_depth)
+    cross join lateral unnest(hierarchy.team_path) with ordinality as ancestors (ancestor_team_id, ancestor_depth)
 
 )
 

@@ -37,6 +37,14 @@ walk as (
 
 ),
 
+parents as (
+
+    select distinct parent_team_id as team_id
+    from teams
+    where parent_team_id is not null
+
+),
+
 final as (
 
     select
@@ -44,12 +52,11 @@ final as (
         walk.parent_team_id,
         walk.team_depth,
         walk.team_path,
-        exists (
-            select 1 from teams as children
-            where children.parent_team_id = walk.team_id
-        ) as has_subteams
+        parents.team_id is not null as has_subteams
 
     from walk
+    left join parents
+        on walk.team_id = parents.team_id
 
 )
 

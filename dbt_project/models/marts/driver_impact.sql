@@ -62,15 +62,15 @@ final as (
         bounded.survey_id,
         bounded.team_id,
         bounded.scope,
-        case
-            when bounded.scope = 'org' then 'Whole organisation'
-            else coalesce(teams.team_name, bounded.team_id)
-        end as team_name,
         bounded.driver_id,
         drivers.driver_name,
         bounded.outcome,
         bounded.n_respondents,
-        greatest(-1, least(1, bounded.raw_correlation))::double precision as correlation,
+        case
+            when bounded.scope = 'org' then 'Whole organisation'
+            else coalesce(teams.team_name, bounded.team_id)
+        end as team_name,
+        greatest(-1, least(1, bounded.raw_correlation))::double precision as correlation,  -- noqa: RF04
         tanh(atanh(bounded.bounded_r) - bounded.z_margin) as ci_low,
         tanh(atanh(bounded.bounded_r) + bounded.z_margin) as ci_high,
         rank() over (

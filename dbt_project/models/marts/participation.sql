@@ -44,15 +44,15 @@ final as (
         rates.survey_id,
         rates.team_id,
         rates.scope,
-        case
-            when rates.scope = 'org' then 'Whole organisation'
-            else coalesce(teams.team_name, rates.team_id)
-        end as team_name,
         rates.n_invited as invited,
         rates.n_responded as responded,
         rates.participation_rate,
         rates.prev_survey_id,
         previous.participation_rate as prev_participation_rate,
+        case
+            when rates.scope = 'org' then 'Whole organisation'
+            else coalesce(teams.team_name, rates.team_id)
+        end as team_name,
         (rates.participation_rate - previous.participation_rate)
         / nullif(previous.participation_rate, 0) as participation_change_rel
 

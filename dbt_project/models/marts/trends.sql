@@ -23,11 +23,11 @@ final as (
         scores.metric_id as driver_id,
         scores.n_respondents,
         scores.mean_score,
+        scores.is_suppressed as suppressed,
         sequence.prev_survey_id,
         previous.mean_score as prev_mean_score,
         scores.mean_score - previous.mean_score as delta_abs,
         (scores.mean_score - previous.mean_score) / nullif(previous.mean_score, 0) as delta_rel,
-        scores.is_suppressed as suppressed,
         coalesce(previous.is_suppressed, false) as prev_suppressed
 
     from scores

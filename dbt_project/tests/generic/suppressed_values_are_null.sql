@@ -12,11 +12,7 @@ validation as (
     from {{ model }}
     where
         {{ suppressed_column }}
-        and (
-            {%- for column in columns %}
-            {{ column }} is not null{{ " or" if not loop.last }}
-            {%- endfor %}
-        )
+        and ({{ columns | map('string') | join(' is not null or ') }} is not null)
 
 )
 
