@@ -12,7 +12,6 @@ rebuilt from those per-survey tables.
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,13 +23,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from assets.ingestion.contracts import SURVEY_ID_RULE, is_survey_id
 from orchestration.config import DBT_PROJECT_DIR
 from orchestration.partitions import survey_partitions
 from orchestration.resources import WarehouseResource
 
 SURVEY_PARTITION_TAG = "survey_partition"
-# The same rule as the dbt macro survey_scope_ids: ids go into SQL literals, so nothing else may pass.
-_SURVEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 # dbt parse renders the profile but never connects; these stand in when no warehouse is configured yet.
 _PARSE_ONLY_ENV = {"NOVORA_PG_HOST": "localhost", "NOVORA_PG_USER": "postgres", "NOVORA_PG_DBNAME": "novora"}
@@ -133,9 +131,9 @@ def survey_scope_vars(survey_ids: list[str]) -> str:
     """The ``--vars`` of a dbt run limited to these surveys (a partitioned run or backfill)."""
     if not survey_ids:
         raise ValueError("a survey-partitioned dbt run needs at least one survey id")
-    bad = [s for s in survey_ids if not _SURVEY_ID.match(s)]
+    bad = [s for s in survey_ids if not is_survey_id(s)]
     if bad:
-        raise ValueError(f"not a survey id: {bad[0]!r} (letters, digits, '_', '.', '-'; at most 64)")
+        raise ValueError(f"not a survey id: {bad[0]!r} ({SURVEY_ID_RULE})")
     return json.dumps({"survey_ids": ",".join(sorted(set(survey_ids)))})
 
 

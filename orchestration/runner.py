@@ -1,8 +1,8 @@
 """``novora materialize``: one in-process pass over the whole asset graph, recorded in Dagster's storage.
 
 Order: the org, then every survey partition found in the landing zone (its raw tables, then its dbt models),
-then the marts. Runs go to the same
-instance the UI reads, so they appear in Dagster UI's run history and asset catalog.
+then the marts. Runs go to the same instance the UI reads, so they appear in Dagster UI's run history and
+asset catalog.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from assets.ingestion.contracts import is_survey_id
 from assets.ingestion.ingest import survey_ids
 from orchestration import database, migrate
 from orchestration.config import NovoraConfig
@@ -141,11 +142,12 @@ def materialize_all(
     run("org", ingest_org_job.name)
     for survey_id in surveys:
         run(f"survey {survey_id}", ingest_survey_job.name, survey_id)
-    if surveys:
+    buildable = [s for s in surveys if is_survey_id(s)]  # the others were rejected, with the reason, above
+    if buildable:
         # One dbt run for every survey's incremental models (a partition range, as a backfill would run it):
         # each survey is rebuilt from what raw holds, which is the last good delivery where one failed.
         run("survey models", build_survey_job.name, tags=partition_range_tags(
-            instance.get_dynamic_partitions(survey_partitions.name), surveys))
+            instance.get_dynamic_partitions(survey_partitions.name), buildable))
     run("marts", build_marts_job.name)
     if not verbose:
         echo(f"(Dagster and dbt output: {log_path})")

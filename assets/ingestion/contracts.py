@@ -9,6 +9,7 @@ Blank values fail only their "missing" check, never a second "unknown" one.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -19,6 +20,14 @@ from orchestration.config import DBT_PROJECT_DIR
 
 # Bump when a rule changes, so that every file is validated again under the new contract.
 CONTRACT_VERSION = "2026.11.1"
+
+# A survey id names a folder, a Dagster partition and a dbt --vars value that ends up in SQL literals.
+SURVEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SURVEY_ID_RULE = "letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 characters"
+
+
+def is_survey_id(value: str) -> bool:
+    return bool(SURVEY_ID_PATTERN.match(value))
 
 MAX_COMMENT_CHARS = 5000
 

@@ -349,6 +349,8 @@ def parse_survey_json(path: Path, survey_id: str) -> tuple[dict, pd.DataFrame, s
     if not isinstance(document, dict):
         raise UnreadableFile(f"{path.name} must hold a JSON object")
     problems = []
+    if not c.is_survey_id(survey_id):
+        problems.append(f"the folder name {survey_id!r} is not a survey id ({c.SURVEY_ID_RULE})")
     if str(document.get("survey_id", "")).strip() != survey_id:
         problems.append(f"survey_id {document.get('survey_id')!r} does not match the folder {survey_id!r}")
     if not str(document.get("title", "")).strip():

@@ -1,16 +1,21 @@
 """Small pure pieces: configuration, URLs, migration discovery, dbt wiring helpers."""
 
+import json
 import os
+import re
 import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from assets.ingestion.contracts import is_survey_id
+from assets.ingestion.ingest import UnreadableFile, parse_survey_json
 from orchestration import database, migrate
 from orchestration.config import child_environment, load_config
-from orchestration.dbt import asset_key_for, group_for, manifest_is_stale
+from orchestration.dbt import asset_key_for, group_for, manifest_is_stale, survey_scope_vars
 from orchestration.instance import dagster_yaml, sqlalchemy_url
+from orchestration.runner import partition_range_tags
 
 
 def test_defaults_live_under_novora_home(tmp_path):
@@ -121,3 +126,33 @@ def test_only_the_newest_dbt_run_targets_are_kept(tmp_path):
     removed = prune_run_targets(tmp_path, keep=2)
     assert sorted(p.name for p in removed) == ["dbt_models-000", "dbt_models-001", "dbt_models-002"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["compiled", "dbt_models-003", "dbt_models-004"]
+
+
+@pytest.mark.parametrize("value, ok", [("2026-03", True), ("q1.pulse_v2", True), ("A", True), ("x" * 64, True),
+                                       ("x" * 65, False), ("-2026", False), ("2026 03", False), ("a,b", False),
+                                       ("it's", False), ("", False), ("ünï", False)])
+def test_survey_ids_are_safe_for_partitions_and_sql(value, ok):
+    assert is_survey_id(value) is ok
+
+
+def test_survey_scope_vars_are_the_sorted_distinct_surveys_of_the_run():
+    assert json.loads(survey_scope_vars(["2026-03", "2026-01", "2026-03"])) == {"survey_ids": "2026-01,2026-03"}
+    bad = "x');drop"
+    with pytest.raises(ValueError, match=re.escape(f"not a survey id: {bad!r}")):
+        survey_scope_vars(["2026-01", bad])
+    with pytest.raises(ValueError, match="at least one survey"):
+        survey_scope_vars([])
+
+
+def test_partition_range_tags_span_the_wanted_partitions_in_dagster_order():
+    tags = partition_range_tags(["2026-02", "2026-01", "2026-03", "old"], ["2026-03", "2026-01"])
+    assert tags == {"dagster/asset_partition_range_start": "2026-01", "dagster/asset_partition_range_end": "2026-03"}
+
+
+def test_a_survey_folder_whose_name_is_not_a_survey_id_is_rejected_with_the_reason(tmp_path):
+    folder = tmp_path / "march pulse"
+    folder.mkdir()
+    (folder / "survey.json").write_text(json.dumps({
+        "survey_id": "march pulse", "title": "March", "opened_at": "2026-03-02T09:00:00Z", "questions": []}))
+    with pytest.raises(UnreadableFile, match="the folder name 'march pulse' is not a survey id"):
+        parse_survey_json(folder / "survey.json", "march pulse")
