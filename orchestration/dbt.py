@@ -24,6 +24,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from assets.ingestion.contracts import SURVEY_ID_RULE, is_survey_id
+from orchestration import automation
 from orchestration.config import DBT_PROJECT_DIR
 from orchestration.partitions import survey_partitions
 from orchestration.resources import WarehouseResource
@@ -108,6 +109,14 @@ def group_for(fqn: list[str]) -> str:
     return fqn[1] if len(fqn) > 2 else "staging"
 
 
+@cache
+def survey_partitioned_nodes() -> frozenset[str]:
+    """Unique ids of the dbt nodes tagged ``survey_partition`` (from the manifest)."""
+    manifest = json.loads(ensure_manifest().read_text())
+    return frozenset(uid for uid, node in manifest["nodes"].items()
+                     if SURVEY_PARTITION_TAG in node.get("tags", []))
+
+
 class NovoraDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         props = dbt_resource_props
@@ -116,9 +125,14 @@ class NovoraDbtTranslator(DagsterDbtTranslator):
         return asset_key_for(props["resource_type"], props.get("schema"), name, props.get("source_name"))
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        # Rebuild (and re-test) as soon as the raw tables under a model change: a new survey flows to the
-        # warehouse without anyone clicking.
-        return dg.AutomationCondition.eager()
+        # Rebuild (and re-test) as soon as what is under a model changes: a new survey flows to the warehouse
+        # without anyone clicking (orchestration/automation.py says why there are three conditions).
+        if SURVEY_PARTITION_TAG in dbt_resource_props.get("tags", []):
+            return automation.survey_models()
+        parents = dbt_resource_props.get("depends_on", {}).get("nodes", [])
+        if any(parent in survey_partitioned_nodes() for parent in parents):
+            return automation.rollup_models()
+        return automation.reference_models()
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return group_for(list(dbt_resource_props.get("fqn", [])))
@@ -137,8 +151,10 @@ def survey_scope_vars(survey_ids: list[str]) -> str:
     return json.dumps({"survey_ids": ",".join(sorted(set(survey_ids)))})
 
 
-# Unit tests are checked by the test suite (``make test``), not on every data run.
-_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+# Unit tests are checked by the test suite (``make test``), not on every data run. "buildable": a test runs
+# when each model it reads is built in this run or upstream of one that is, so a run of the org's models does
+# not test a mart that may not exist yet, and a mart's run still checks it against the hierarchy it reads.
+_BUILD = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
 
 
 def build_dbt_assets() -> list[dg.AssetsDefinition]:
@@ -152,9 +168,7 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
         """A survey's staging views and incremental models: rebuilds exactly the surveys of the run."""
         warehouse.export_for_dbt()
         survey_vars = survey_scope_vars(list(context.partition_keys))
-        # cautious: only tests whose every parent is a survey model; a survey build never reads the marts' side
-        yield from dbt.cli([*_BUILD, "--vars", survey_vars, "--indirect-selection", "cautious"],
-                           context=context).stream()
+        yield from dbt.cli([*_BUILD, "--vars", survey_vars], context=context).stream()
         prune_run_targets(target_dir)
 
     @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models",

@@ -191,3 +191,37 @@ def test_an_external_server_is_used_as_is(novora_config, warehouse_url, fixture_
         assert conn.execute("select count(*) from staging.stg_raw__responses").fetchone()[0] == 11
     with pytest.raises(database.DatabaseError, match="external server"):
         database.stop_server(external)
+
+
+def _requested(defs: dg.Definitions, result) -> set[str]:
+    """Asset keys (as strings) that an automation evaluation requested."""
+    keys = defs.resolve_asset_graph().get_all_asset_keys()
+    return {key.to_user_string() for key in keys if result.get_num_requested(key)}
+
+
+def test_automation_builds_the_warehouse_from_scratch(novora_config, warehouse_url, fixture_landing):
+    """The warehouse_automation conditions, evaluated by Dagster's own engine in process: with only the raw
+    tables loaded (a fresh deployment, nothing built by dbt yet), the first tick requests the seed, the org and
+    settings models and the survey's models; once those exist, the next tick requests the rollups and marts."""
+    defs = build_definitions(novora_config)
+    instance = open_instance(novora_config)
+    instance.add_dynamic_partitions("survey", ["2026-01"])
+    assert defs.resolve_job_def("ingest_org").execute_in_process(instance=instance).success
+    assert defs.resolve_job_def("ingest_survey").execute_in_process(instance=instance, partition_key="2026-01").success
+
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    requested = _requested(defs, first)
+    assert {"staging/drivers", "staging/stg_app__settings", "staging/stg_raw__teams", "intermediate/int_team_closure",
+            "staging/stg_raw__responses", "intermediate/int_team_metric_cells"} <= requested
+    assert first.get_requested_partitions(dg.AssetKey(["intermediate", "int_answers_scored"])) == {"2026-01"}
+    assert not {"intermediate/int_group_metric_cells", "marts/engagement"} & requested  # no survey built yet
+
+    survey_run = defs.resolve_job_def("build_survey").execute_in_process(instance=instance, partition_key="2026-01")
+    assert survey_run.success
+    reference = [dg.AssetKey(key.split("/")) for key in requested if key.split("/")[0] != "raw"
+                 and defs.resolve_assets_def(dg.AssetKey(key.split("/"))).partitions_def is None]
+    assert defs.resolve_job_def("build_marts").execute_in_process(instance=instance, asset_selection=reference).success
+
+    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert {"intermediate/int_group_metric_cells", "intermediate/int_group_suppression", "marts/engagement",
+            "marts/driver_scores", "marts/trends"} <= _requested(defs, second)
