@@ -27,7 +27,7 @@ from psycopg import sql
 from assets.ingestion import ingest
 from orchestration import database, migrate
 from orchestration.config import load_config
-from orchestration.dbt import _BUILD, SURVEY_PARTITION_TAG, run_dbt, survey_scope_vars
+from orchestration.dbt import DBT_BUILD_ARGS, SURVEY_PARTITION_TAG, run_dbt, survey_scope_vars
 from orchestration.resources import dbt_environment
 
 PER_SURVEY_DBT_UNDER_SECONDS = 30
@@ -129,30 +129,36 @@ class BenchDbt:
 
     env: dict[str, str]
     target: Path
+    progress: Progress
 
     @classmethod
-    def prepare(cls, url: str, folder: Path) -> BenchDbt:
+    def prepare(cls, url: str, folder: Path, progress: Progress) -> BenchDbt:
         """Parse once, untimed, so the first timed build parses no more than every later build does."""
         target = folder / "target"
         env = {**os.environ, **dbt_environment(url), "DBT_TARGET_PATH": str(target),
                "DBT_LOG_PATH": str(folder / "logs")}
+        progress("dbt parse (untimed) ...")
         run_dbt("parse", "--quiet", env=env)
-        return cls(env, target)
+        return cls(env, target, progress)
 
-    def build(self, *args: str) -> DbtRun:
+    def build(self, label: str, *args: str) -> DbtRun:
+        """Time one ``dbt build``; the figure goes to progress at once, so even an unfinished benchmark tells."""
         started = time.perf_counter()
-        run_dbt(*_BUILD, *args, env=self.env)
+        run_dbt(*DBT_BUILD_ARGS, *args, env=self.env)
         seconds = time.perf_counter() - started
         results = json.loads((self.target / "run_results.json").read_text())
-        return DbtRun(seconds, float(results.get("elapsed_time") or 0.0), slowest_nodes(results))
+        run = DbtRun(seconds, float(results.get("elapsed_time") or 0.0), slowest_nodes(results))
+        self.progress(f"  {label}: {run.seconds:.1f} s (dbt's own elapsed {run.dbt_elapsed:.1f} s)")
+        return run
 
     def partitions(self, survey_ids: list[str]) -> DbtRun:
         """The surveys' staging views and incremental models (what the Dagster survey partitions run)."""
-        return self.build("--select", f"tag:{SURVEY_PARTITION_TAG}", "--vars", survey_scope_vars(survey_ids))
+        return self.build(f"partition build of {len(survey_ids)} survey(s)", "--select", f"tag:{SURVEY_PARTITION_TAG}",
+                          "--vars", survey_scope_vars(survey_ids))
 
     def marts(self) -> DbtRun:
         """Seeds, hierarchy, suppression and the marts, rebuilt from the per-survey tables."""
-        return self.build("--exclude", f"tag:{SURVEY_PARTITION_TAG}")
+        return self.build("marts build", "--exclude", f"tag:{SURVEY_PARTITION_TAG}")
 
     def survey_cost(self, survey_id: str) -> SurveyCost:
         return SurveyCost(self.partitions([survey_id]), self.marts())
@@ -184,7 +190,7 @@ def mart_checksums(conn: psycopg.Connection) -> dict[str, str]:
 def full_refresh_check(conn: psycopg.Connection, dbt: BenchDbt) -> tuple[DbtRun, list[str]]:
     """Rebuild everything from scratch (O(all history)); the marts whose rows differ from the incremental path's."""
     before = mart_checksums(conn)
-    run = dbt.build("--full-refresh")
+    run = dbt.build("full refresh", "--full-refresh")
     after = mart_checksums(conn)
     return run, sorted(t for t in before.keys() | after.keys() if before.get(t) != after.get(t))
 
@@ -215,6 +221,7 @@ def ingest_first_survey(conn: psycopg.Connection, landing: Path, survey_id: str,
     corrected = ingest.ingest_responses(conn, landing, survey_id)
     seconds["responses_corrected_redelivery"] = corrected.seconds
     seconds["responses_corrected_redelivery_load"] = corrected.timings.get("load_seconds", 0.0)
+    progress(f"  responses: {responses.seconds:.1f} s (COPY load {responses.timings.get('load_seconds', 0.0):.1f} s)")
     return invitations, responses
 
 
@@ -232,25 +239,27 @@ def ingest_surveys(conn: psycopg.Connection, landing: Path, survey_ids: list[str
     return loaded
 
 
+def ingest_timed(conn: psycopg.Connection, landing: Path, survey_ids: list[str], key: str,
+                 seconds: dict[str, float], progress: Progress) -> None:
+    progress(f"loading {len(survey_ids)} survey(s) ({survey_ids[0]} .. {survey_ids[-1]}) ...")
+    started = time.perf_counter()
+    ingest_surveys(conn, landing, survey_ids)
+    seconds[key] = time.perf_counter() - started
+
+
 def middle_surveys_cost(conn: psycopg.Connection, landing: Path, dbt: BenchDbt, survey_ids: list[str],
                         seconds: dict[str, float], progress: Progress) -> tuple[DbtRun | None, DbtRun | None]:
     """Surveys 2..N-1: ingested, then their partitions in one dbt run and the marts; (partitions, marts)."""
     if not survey_ids:
         return None, None
-    progress(f"loading {len(survey_ids)} more surveys ({survey_ids[0]} .. {survey_ids[-1]}) ...")
-    started = time.perf_counter()
-    ingest_surveys(conn, landing, survey_ids)
-    seconds["middle_surveys_ingest"] = time.perf_counter() - started
+    ingest_timed(conn, landing, survey_ids, "middle_surveys_ingest", seconds, progress)
     progress(f"dbt: {len(survey_ids)} survey partitions in one run, then the marts ...")
     return dbt.partitions(survey_ids), dbt.marts()
 
 
 def last_survey_cost(conn: psycopg.Connection, landing: Path, dbt: BenchDbt, survey_id: str,
                      seconds: dict[str, float], progress: Progress) -> SurveyCost:
-    progress(f"loading the last survey {survey_id} ...")
-    started = time.perf_counter()
-    ingest_surveys(conn, landing, [survey_id])
-    seconds["last_survey_ingest"] = time.perf_counter() - started
+    ingest_timed(conn, landing, [survey_id], "last_survey_ingest", seconds, progress)
     progress(f"dbt: {survey_id}'s partition, then the marts ...")
     return dbt.survey_cost(survey_id)
 
@@ -265,7 +274,7 @@ class DbtBenchResult:
     middle_marts: DbtRun | None
     last: SurveyCost
     row_counts: dict[str, int]
-    full_refresh: DbtRun
+    full_refresh: DbtRun | None  # only with --full-refresh-check (it is O(all history))
     full_refresh_differing: list[str]
 
     def costs(self) -> dict[str, float | None]:
@@ -277,7 +286,7 @@ class DbtBenchResult:
             "middle_surveys_partition_total": _seconds(self.middle_partition),
             "middle_surveys_marts": _seconds(self.middle_marts),
             "full_refresh": _seconds(self.full_refresh),
-            "full_refresh_identical": not self.full_refresh_differing,
+            "full_refresh_identical": None if self.full_refresh is None else not self.full_refresh_differing,
             "full_refresh_differing_marts": self.full_refresh_differing,
             "row_counts": self.row_counts,
         }
@@ -295,8 +304,9 @@ def _seconds(run: DbtRun | None) -> float | None:
 
 
 def bench_dbt(conn: psycopg.Connection, landing: Path, dbt: BenchDbt, survey_ids: list[str],
-              seconds: dict[str, float], progress: Progress) -> DbtBenchResult:
-    """dbt per survey: the first (already ingested), the middle ones in one run, the last; then a full refresh."""
+              seconds: dict[str, float], progress: Progress, check_full_refresh: bool) -> DbtBenchResult:
+    """dbt per survey: the first (already ingested), the middle ones in one run, the last; then, if asked, a full
+    refresh compared with the incremental marts."""
     first, *middle, last = survey_ids
     progress(f"dbt: {first}'s partition (staging views, incremental models, tests), then the marts ...")
     first_cost = dbt.survey_cost(first)
@@ -305,8 +315,10 @@ def bench_dbt(conn: psycopg.Connection, landing: Path, dbt: BenchDbt, survey_ids
     middle_partition, middle_marts = middle_surveys_cost(conn, landing, dbt, middle, seconds, progress)
     last_cost = last_survey_cost(conn, landing, dbt, last, seconds, progress)
     counts = row_counts(conn)
-    progress("dbt build --full-refresh of everything (O(all history)), compared with the incremental marts ...")
-    full_refresh, differing = full_refresh_check(conn, dbt)
+    full_refresh, differing = None, []
+    if check_full_refresh:
+        progress("dbt build --full-refresh of everything (O(all history)), compared with the incremental marts ...")
+        full_refresh, differing = full_refresh_check(conn, dbt)
     return DbtBenchResult(first_cost, len(middle), middle_partition, middle_marts, last_cost, counts,
                           full_refresh, differing)
 
@@ -314,7 +326,8 @@ def bench_dbt(conn: psycopg.Connection, landing: Path, dbt: BenchDbt, survey_ids
 # ---------------------------------------------------------------- the benchmark
 
 
-def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progress, surveys: int = 12) -> dict:
+def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progress, surveys: int = 12,
+              check_full_refresh: bool = False) -> dict:
     from orchestration.synthetic import GenerateOptions, generate
 
     if surveys < 2:
@@ -333,12 +346,11 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progres
 
     url = database.ensure_server(config)
     migrate.reset(url)
-    progress("dbt parse (untimed) ...")
-    dbt = BenchDbt.prepare(url, home / "dbt")
+    dbt = BenchDbt.prepare(url, home / "dbt", progress)
     with psycopg.connect(url, autocommit=True) as conn:
         invitations, responses = ingest_first_survey(conn, config.landing, first, seconds, progress)
         first_responses = survey_responses(conn, first)
-        dbt_result = bench_dbt(conn, config.landing, dbt, report.surveys, seconds, progress)
+        dbt_result = bench_dbt(conn, config.landing, dbt, report.surveys, seconds, progress, check_full_refresh)
 
     copy_seconds = seconds.get("responses_load_seconds", 0.0)
     figures.update({

@@ -168,14 +168,16 @@ def docs(port: int, no_serve: bool) -> None:
 @click.option("--employees-per-team", type=int, default=500, show_default=True)
 @click.option("--surveys", type=click.IntRange(2, 120), default=12, show_default=True,
               help="Surveys to load one after another; dbt's cost of the last is compared with the first's.")
-def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int) -> None:
+@click.option("--full-refresh-check", is_flag=True,
+              help="Also rebuild everything with dbt --full-refresh and compare the marts (slow: all history).")
+def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, full_refresh_check: bool) -> None:
     """Time ingestion of a benchmark-size survey and dbt's cost per survey (first vs last); JSON on stdout."""
     from orchestration.bench import run_bench
 
     config = load_config()
     bench_home = (home or config.home / "bench").resolve()
     figures = run_bench(bench_home, teams=teams, employees_per_team=employees_per_team, surveys=surveys,
-                        progress=lambda m: click.echo(m, err=True))
+                        check_full_refresh=full_refresh_check, progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(figures, indent=2))
 
 

@@ -154,7 +154,7 @@ def survey_scope_vars(survey_ids: list[str]) -> str:
 # Unit tests are checked by the test suite (``make test``), not on every data run. "buildable": a test runs
 # when each model it reads is built in this run or upstream of one that is, so a run of the org's models does
 # not test a mart that may not exist yet, and a mart's run still checks it against the hierarchy it reads.
-_BUILD = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
+DBT_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
 
 
 def build_dbt_assets() -> list[dg.AssetsDefinition]:
@@ -168,7 +168,7 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
         """A survey's staging views and incremental models: rebuilds exactly the surveys of the run."""
         warehouse.export_for_dbt()
         survey_vars = survey_scope_vars(list(context.partition_keys))
-        yield from dbt.cli([*_BUILD, "--vars", survey_vars], context=context).stream()
+        yield from dbt.cli([*DBT_BUILD_ARGS, "--vars", survey_vars], context=context).stream()
         prune_run_targets(target_dir)
 
     @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models",
@@ -176,7 +176,7 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         """Seeds, org staging, hierarchy, suppression and the marts, with their dbt tests as asset checks."""
         warehouse.export_for_dbt()
-        yield from dbt.cli(_BUILD, context=context).stream()
+        yield from dbt.cli(DBT_BUILD_ARGS, context=context).stream()
         prune_run_targets(target_dir)
 
     return [dbt_survey_models, dbt_models]

@@ -1,7 +1,7 @@
 -- Every score fits its question's type (SPEC section 3): likert answers are integers 1-10, eNPS answers
 -- integers 0-10, and comment answers carry no score. Returns the offending answers.
 
-{{ config(meta={'dagster': {'ref': {'name': 'stg_raw__responses'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'stg_raw__responses'}}}, tags=['survey_partition']) }}
 
 with
 
@@ -15,6 +15,7 @@ responses as (
 questions as (
 
     select * from {{ ref('stg_raw__questions') }}
+    where {{ in_survey_scope() }}
 
 ),
 

@@ -1,7 +1,5 @@
 -- Driver-impact sums (int_team_driver_moments) added up to every group: team, subtree and org.
 
-{{ config(materialized='table') }}
-
 with
 
 {{ rollup_to_groups(

@@ -1,8 +1,6 @@
 -- Per survey, group (team, subtree, org) and metric (each driver, 'engagement', 'enps'): the counts and sums
 -- of its respondents, before any suppression. Groups without respondents on a metric have no row.
 
-{{ config(materialized='table') }}
-
 with
 
 {{ rollup_to_groups(

@@ -1,8 +1,6 @@
 -- Per survey and group (team, subtree, org): invited and responded, added up from the teams. Participation
 -- counts are published for every group (SPEC section 6): they reveal no answer.
 
-{{ config(materialized='table') }}
-
 with
 
 {{ rollup_to_groups(

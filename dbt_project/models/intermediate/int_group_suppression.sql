@@ -16,8 +16,6 @@
     int_group_nodes instead of being suppressed wrongly.
 -#}
 
-{{ config(materialized='table') }}
-
 {%- set max_depth = var('max_group_depth', 12) | int %}
 {%- set min_n = anonymity_threshold('min_n') %}
 

@@ -2,16 +2,6 @@
 -- and sums that subtree and org rows add up. Means and shares are derived later, after suppression.
 -- Incremental by survey.
 
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='survey_id',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_survey_scope() }}{% endif %}",
-        tags=['survey_partition']
-    )
-}}
-
 with
 
 respondent_scores as (

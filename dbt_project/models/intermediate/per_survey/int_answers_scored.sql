@@ -1,16 +1,7 @@
 -- One row per scored answer (likert and eNPS), with what its question measures. Incremental by survey: a run
 -- rebuilds the surveys in scope (var survey_ids, set by the Dagster survey partition), nothing else.
 
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='survey_id',
-        indexes=[{'columns': ['survey_id']}],
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_survey_scope() }}{% endif %}",
-        tags=['survey_partition']
-    )
-}}
+{{ config(indexes=[{'columns': ['survey_id']}]) }}
 
 with
 

@@ -4,16 +4,6 @@
 -- driver is not correlated with itself). Sums add up over teams, so subtree and org correlations need no
 -- respondent-level pass over history. Incremental by survey.
 
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='survey_id',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_survey_scope() }}{% endif %}",
-        tags=['survey_partition']
-    )
-}}
-
 with
 
 respondent_scores as (

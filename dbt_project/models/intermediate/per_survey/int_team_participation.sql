@@ -1,16 +1,6 @@
 -- Per survey and team (the team on the invitation and on the response, i.e. at survey launch): how many were
 -- invited and how many responses came back. Incremental by survey.
 
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='survey_id',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_survey_scope() }}{% endif %}",
-        tags=['survey_partition']
-    )
-}}
-
 with
 
 invitations as (

@@ -1,16 +1,7 @@
 -- One row per respondent (response_id) and metric: each driver, 'engagement' (all likert answers) and 'enps'.
 -- The respondent level is what driver impact correlates and what n_respondents counts. Incremental by survey.
 
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='survey_id',
-        indexes=[{'columns': ['survey_id']}],
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_survey_scope() }}{% endif %}",
-        tags=['survey_partition']
-    )
-}}
+{{ config(indexes=[{'columns': ['survey_id']}]) }}
 
 with
 
