@@ -14,11 +14,16 @@ not fail (after a failure it waits for an upstream change rather than retrying e
   them back, they read whatever surveys are loaded.
 """
 
+import warnings
+
 import dagster as dg
 
 SURVEY_MODELS = dg.AssetSelection.tag("survey_partition", "")
-# dbt sources that no Dagster asset produces (app.settings, raw.deliveries): never "materialised"
-EXTERNAL_SOURCES = dg.AssetSelection.all(include_sources=True) - dg.AssetSelection.all()
+# dbt sources that no Dagster asset produces (app.settings, raw.deliveries): never "materialised".
+# (include_sources is marked beta; its warning would be printed by every CLI command that loads the code.)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    EXTERNAL_SOURCES = dg.AssetSelection.all(include_sources=True) - dg.AssetSelection.all()
 
 
 def _base(missing_deps: dg.AutomationCondition, label: str) -> dg.AutomationCondition:

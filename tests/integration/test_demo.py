@@ -38,7 +38,7 @@ def test_demo_serves_dagster_and_the_app_and_stops_cleanly_on_ctrl_c():
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + 480
         while time.monotonic() < deadline:
             line = demo.stdout.readline()
             if not line:
