@@ -19,10 +19,12 @@
 {%- endmacro %}
 
 
-{#- A boolean SQL expression: true when `column` is one of the surveys in scope (always true without a scope). -#}
+{#- A boolean SQL expression: true when `column` is one of the surveys in scope (always true without a scope
+    and in a full refresh). -#}
 {% macro in_survey_scope(column='survey_id') -%}
     {%- set ids = survey_scope_ids() -%}
-    {%- if ids | length == 0 -%}
+    {#- a full refresh rebuilds every survey: scoped, it would leave an incremental table with only these -#}
+    {%- if ids | length == 0 or flags.FULL_REFRESH -%}
         true
     {%- else -%}
         {{ column }} in ({% for survey_id in ids %}'{{ survey_id }}'{{ ", " if not loop.last }}{% endfor %})

@@ -34,9 +34,12 @@ correlations as (
         driver_id,
         outcome,
         n_respondents,
+        -- greatest(0, ...): a variance of zero computed from rounded means may come out a hair below zero
         (n_respondents * sum_xy - sum_x * sum_y)
         / nullif(
-            sqrt(n_respondents * sum_xx - sum_x * sum_x) * sqrt(n_respondents * sum_yy - sum_y * sum_y), 0
+            sqrt(greatest(n_respondents * sum_xx - sum_x * sum_x, 0))
+            * sqrt(greatest(n_respondents * sum_yy - sum_y * sum_y, 0)),
+            0
         ) as raw_correlation
 
     from moments
