@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -193,6 +194,13 @@ def test_an_external_server_is_used_as_is(novora_config, warehouse_url, fixture_
         database.stop_server(external)
 
 
+def _evaluate(**kwargs):
+    """dg.evaluate_automation_conditions in a thread of its own: it calls asyncio.run, which refuses to run
+    where an event loop is running (the session-wide Playwright browser of the e2e tests keeps one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(dg.evaluate_automation_conditions, **kwargs).result()
+
+
 def _requested(defs: dg.Definitions, result) -> set[str]:
     """Asset keys (as strings) that an automation evaluation requested."""
     keys = defs.resolve_asset_graph().get_all_asset_keys()
@@ -209,7 +217,7 @@ def test_automation_builds_the_warehouse_from_scratch(novora_config, warehouse_u
     assert defs.resolve_job_def("ingest_org").execute_in_process(instance=instance).success
     assert defs.resolve_job_def("ingest_survey").execute_in_process(instance=instance, partition_key="2026-01").success
 
-    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    first = _evaluate(defs=defs, instance=instance)
     requested = _requested(defs, first)
     assert {"staging/drivers", "staging/stg_app__settings", "staging/stg_raw__teams", "intermediate/int_team_closure",
             "staging/stg_raw__responses", "intermediate/int_team_metric_cells"} <= requested
@@ -222,6 +230,6 @@ def test_automation_builds_the_warehouse_from_scratch(novora_config, warehouse_u
                  and defs.resolve_assets_def(dg.AssetKey(key.split("/"))).partitions_def is None]
     assert defs.resolve_job_def("build_marts").execute_in_process(instance=instance, asset_selection=reference).success
 
-    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    second = _evaluate(defs=defs, instance=instance, cursor=first.cursor)
     assert {"intermediate/int_group_metric_cells", "intermediate/int_group_suppression", "marts/engagement",
             "marts/driver_scores", "marts/trends"} <= _requested(defs, second)
