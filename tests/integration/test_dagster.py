@@ -213,6 +213,8 @@ def test_automation_builds_the_warehouse_from_scratch(novora_config, warehouse_u
     settings models and the survey's models; once those exist, the next tick requests the rollups and marts."""
     defs = build_definitions(novora_config)
     instance = open_instance(novora_config)
+    # a fresh deployment: the test session's Dagster storage remembers other tests' materialisations
+    instance.wipe_assets(list(defs.resolve_asset_graph().get_all_asset_keys()))
     instance.add_dynamic_partitions("survey", ["2026-01"])
     assert defs.resolve_job_def("ingest_org").execute_in_process(instance=instance).success
     assert defs.resolve_job_def("ingest_survey").execute_in_process(instance=instance, partition_key="2026-01").success
