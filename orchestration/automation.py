@@ -18,7 +18,8 @@ import warnings
 
 import dagster as dg
 
-SURVEY_MODELS = dg.AssetSelection.tag("survey_partition", "")
+# Survey-partitioned assets the rollups read: the dbt models of a survey and its comments (NLP assets).
+SURVEY_MODELS = dg.AssetSelection.tag("survey_partition", "") | dg.AssetSelection.groups("nlp")
 # dbt sources that no Dagster asset produces (app.settings, raw.deliveries): never "materialised".
 # (include_sources is marked beta; its warning would be printed by every CLI command that loads the code.)
 with warnings.catch_warnings():

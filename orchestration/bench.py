@@ -1,9 +1,10 @@
 """``novora bench``: time each pipeline stage at benchmark scale (SPEC section 9); JSON out.
 
-Ingestion is timed on the first survey. dbt is timed per survey, as production runs it: the survey's partition
-(``tag:survey_partition`` with ``--vars survey_ids``) and then the marts. The surveys between the first and the
-last are built in one partitioned run; the last survey is then timed like the first. A new survey must cost
-O(that survey), not O(all history), so the last survey's cost over the first's stays near 1. At the end a full
+Ingestion and the comment stages (orchestration/bench_nlp.py) are timed on the first survey. dbt is timed
+per survey, as production runs it: the survey's partition (``tag:survey_partition`` with ``--vars
+survey_ids``) and then the marts. The surveys between the first and the last are built in one partitioned
+run; the last survey is then timed like the first. A new survey must cost O(that survey), not O(all history),
+so the last survey's cost over the first's stays near 1. At the end a full
 refresh (O(all history)) must give exactly the marts the incremental path gave.
 
 The benchmark has its own NOVORA_HOME (its own embedded server and landing zone) and its own dbt target folder,
@@ -327,7 +328,8 @@ def bench_dbt(conn: psycopg.Connection, landing: Path, dbt: BenchDbt, survey_ids
 
 
 def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progress, surveys: int = 12,
-              check_full_refresh: bool = False) -> dict:
+              check_full_refresh: bool = False, comments_only: bool = False) -> dict:
+    from orchestration.bench_nlp import bench_comments
     from orchestration.synthetic import GenerateOptions, generate
 
     if surveys < 2:
@@ -340,7 +342,7 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progres
     progress(f"generating {teams} teams x {employees_per_team} employees and {surveys} surveys ...")
     started = time.perf_counter()
     report = generate(config.landing, GenerateOptions(teams=teams, employees_per_team=employees_per_team,
-                                                      surveys=surveys, participation=1.0))
+                                                      surveys=1 if comments_only else surveys, participation=1.0))
     seconds["generate"] = time.perf_counter() - started
     first = report.surveys[0]
 
@@ -350,6 +352,9 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progres
     with psycopg.connect(url, autocommit=True) as conn:
         invitations, responses = ingest_first_survey(conn, config.landing, first, seconds, progress)
         first_responses = survey_responses(conn, first)
+        figures["comments"] = bench_comments(conn, first, progress)
+        if comments_only:
+            return figures
         dbt_result = bench_dbt(conn, config.landing, dbt, report.surveys, seconds, progress, check_full_refresh)
 
     copy_seconds = seconds.get("responses_load_seconds", 0.0)

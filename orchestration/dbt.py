@@ -30,6 +30,8 @@ from orchestration.partitions import survey_partitions
 from orchestration.resources import WarehouseResource
 
 SURVEY_PARTITION_TAG = "survey_partition"
+# dbt sources written by the survey-partitioned NLP assets (assets/nlp): models reading them roll surveys up.
+NLP_SOURCE_PREFIX = "source.novora.nlp."
 
 # dbt parse renders the profile but never connects; these stand in when no warehouse is configured yet.
 _PARSE_ONLY_ENV = {"NOVORA_PG_HOST": "localhost", "NOVORA_PG_USER": "postgres", "NOVORA_PG_DBNAME": "novora"}
@@ -130,7 +132,7 @@ class NovoraDbtTranslator(DagsterDbtTranslator):
         if SURVEY_PARTITION_TAG in dbt_resource_props.get("tags", []):
             return automation.survey_models()
         parents = dbt_resource_props.get("depends_on", {}).get("nodes", [])
-        if any(parent in survey_partitioned_nodes() for parent in parents):
+        if any(parent in survey_partitioned_nodes() or parent.startswith(NLP_SOURCE_PREFIX) for parent in parents):
             return automation.rollup_models()
         return automation.reference_models()
 

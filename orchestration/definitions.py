@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.ingestion.assets import ingestion_assets
+from assets.nlp.assets import nlp_assets
 from orchestration.config import load_config
 from orchestration.dbt import build_dbt_assets
 from orchestration.jobs import jobs
@@ -13,7 +14,7 @@ from orchestration.sensors import landing_sensor, warehouse_automation_sensor
 def build_definitions(config=None) -> dg.Definitions:
     config = config or load_config()
     return dg.Definitions(
-        assets=[*ingestion_assets, *build_dbt_assets()],
+        assets=[*ingestion_assets, *nlp_assets, *build_dbt_assets()],
         jobs=jobs,
         sensors=[landing_sensor, warehouse_automation_sensor],
         resources=resources_for(config),

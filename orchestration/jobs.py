@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.ingestion.assets import invitations, org, responses, survey_definition
+from assets.nlp.assets import nlp_assets
 from orchestration.dbt import SURVEY_PARTITION_TAG
 from orchestration.partitions import survey_partitions
 
@@ -29,10 +30,17 @@ build_survey_job = dg.define_asset_job(
     description="dbt build of one survey's staging views and incremental models (answers, respondents, teams).",
 )
 
+enrich_comments_job = dg.define_asset_job(
+    "enrich_comments",
+    selection=dg.AssetSelection.assets(*nlp_assets),
+    partitions_def=survey_partitions,
+    description="Mask, flag, embed (cached) and classify one survey's comments (a survey partition).",
+)
+
 build_marts_job = dg.define_asset_job(
     "build_marts",
     selection=_DBT_GROUPS - _SURVEY_MODELS,
     description="dbt build of the hierarchy, suppression and marts over every survey, with their tests as checks.",
 )
 
-jobs = [ingest_org_job, ingest_survey_job, build_survey_job, build_marts_job]
+jobs = [ingest_org_job, ingest_survey_job, build_survey_job, enrich_comments_job, build_marts_job]

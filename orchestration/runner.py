@@ -1,8 +1,8 @@
 """``novora materialize``: one in-process pass over the whole asset graph, recorded in Dagster's storage.
 
-Order: the org, then every survey partition found in the landing zone (its raw tables, then its dbt models),
-then the marts. Runs go to the same instance the UI reads, so they appear in Dagster UI's run history and
-asset catalog.
+Order: the org, then every survey partition found in the landing zone (its raw tables, then its dbt models,
+then its comments), then the marts. Runs go to the same instance the UI reads, so they appear in Dagster UI's
+run history and asset catalog.
 """
 
 from __future__ import annotations
@@ -21,7 +21,13 @@ from assets.ingestion.ingest import survey_ids
 from orchestration import database, migrate
 from orchestration.config import NovoraConfig
 from orchestration.instance import storage_environment, write_instance
-from orchestration.jobs import build_marts_job, build_survey_job, ingest_org_job, ingest_survey_job
+from orchestration.jobs import (
+    build_marts_job,
+    build_survey_job,
+    enrich_comments_job,
+    ingest_org_job,
+    ingest_survey_job,
+)
 from orchestration.partitions import survey_partitions
 
 
@@ -146,8 +152,10 @@ def materialize_all(
     if buildable:
         # One dbt run for every survey's incremental models (a partition range, as a backfill would run it):
         # each survey is rebuilt from what raw holds, which is the last good delivery where one failed.
-        run("survey models", build_survey_job.name, tags=partition_range_tags(
-            instance.get_dynamic_partitions(survey_partitions.name), buildable))
+        survey_range = partition_range_tags(instance.get_dynamic_partitions(survey_partitions.name), buildable)
+        run("survey models", build_survey_job.name, tags=survey_range)
+        # Comments of every survey in one run as well: the embedding model loads once.
+        run("comments", enrich_comments_job.name, tags=survey_range)
     run("marts", build_marts_job.name)
     if not verbose:
         echo(f"(Dagster and dbt output: {log_path})")

@@ -70,8 +70,9 @@ def landing_sensor(
 # created stopped), so a survey delivered through the landing sensor reaches the warehouse without a click.
 warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
     "warehouse_automation",
-    target=dg.AssetSelection.groups("staging", "intermediate", "marts"),
+    target=dg.AssetSelection.groups("nlp", "staging", "intermediate", "marts"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="Rebuilds dbt models (and runs their tests) when the raw tables under them change.",
+    description=("Masks, embeds and classifies a survey's comments and rebuilds the dbt models (running their "
+                 "tests) when the raw tables under them change."),
 )

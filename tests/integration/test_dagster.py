@@ -56,6 +56,16 @@ def test_definitions_load_with_partitioned_ingestion_and_dbt_assets(novora_confi
     assert engagement.description.startswith("Per survey and group")
     columns = {c.name: c for c in engagement.metadata["dagster/column_schema"].columns}
     assert columns["engagement_score"].type == "numeric" and columns["engagement_score"].description
+    # comments: survey-partitioned Python assets from raw/responses, read by dbt as sources, up to the marts
+    assert graph.get(dg.AssetKey(["nlp", "comments"])).partitions_def.name == "survey"
+    assert dg.AssetKey(["raw", "responses"]) in graph.get(dg.AssetKey(["nlp", "comments"])).parent_keys
+    assert dg.AssetKey(["nlp", "comments"]) in graph.get(dg.AssetKey(["nlp", "embeddings"])).parent_keys
+    assert dg.AssetKey(["nlp", "comment_enrichment"]) in graph.get(
+        dg.AssetKey(["staging", "stg_nlp__comments"])).parent_keys
+    assert dg.AssetKey(["staging", "stg_nlp__comments"]) in graph.get(dg.AssetKey(["marts", "comments"])).parent_keys
+    nlp_checks = defs.get_assets_def(dg.AssetKey(["nlp", "comments"]))
+    assert nlp_checks.get_spec_for_check_key(dg.AssetCheckKey(dg.AssetKey(["nlp", "comments"]), "no_pii_left")).blocking
+    assert "enrich_comments" in {j.name for j in defs.resolve_all_job_defs()}
 
 
 def test_materialize_loads_everything_and_a_second_pass_changes_nothing(
@@ -64,7 +74,7 @@ def test_materialize_loads_everything_and_a_second_pass_changes_nothing(
     defs = build_definitions(novora_config)
     first = materialize_all(novora_config, defs, echo=lambda m: None)
     assert first.ok, [(s.name, s.error, s.failed_checks) for s in first.steps]
-    assert [s.name for s in first.steps] == ["org", "survey 2026-01", "survey models", "marts"]
+    assert [s.name for s in first.steps] == ["org", "survey 2026-01", "survey models", "comments", "marts"]
     assert "raw/responses:contract" in first.steps[1].warnings  # bad rows are reported, not fatal
     assert scalar(conn, "select count(*) from raw.responses") == 11
     assert scalar(conn, "select count(*) from staging.stg_raw__responses") == 11

@@ -49,7 +49,7 @@ def test_demo_serves_dagster_and_the_app_and_stops_cleanly_on_ctrl_c():
         output = "".join(lines)
         assert "Press Ctrl-C to stop." in output, output
         assert "generated 20 teams, 600 employees, 6 surveys" in output
-        assert "survey models: ok" in output and "marts: ok" in output
+        assert "survey models: ok" in output and "comments: ok" in output and "marts: ok" in output
         assert f"Dagster UI     http://127.0.0.1:{dagster_port}" in output
 
         status, body = get(f"http://127.0.0.1:{dagster_port}/server_info")

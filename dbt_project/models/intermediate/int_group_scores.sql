@@ -51,10 +51,7 @@ final as (
         joined.n_respondents,
         joined.is_suppressed,
         joined.suppression_reason,
-        case
-            when joined.scope = 'org' then 'Whole organisation'
-            else coalesce(teams.team_name, joined.team_id)
-        end as team_name,
+        {{ group_display_name('joined.scope', 'teams.team_name', 'joined.team_id') }} as team_name,
         case
             when not joined.is_suppressed then joined.score_sum::numeric / nullif(joined.n_answers, 0)
         end as mean_score,

@@ -69,10 +69,7 @@ final as (
         drivers.driver_name,
         bounded.outcome,
         bounded.n_respondents,
-        case
-            when bounded.scope = 'org' then 'Whole organisation'
-            else coalesce(teams.team_name, bounded.team_id)
-        end as team_name,
+        {{ group_display_name('bounded.scope', 'teams.team_name', 'bounded.team_id') }} as team_name,
         greatest(-1, least(1, bounded.raw_correlation))::double precision as correlation,  -- noqa: RF04
         tanh(atanh(bounded.bounded_r) - bounded.z_margin) as ci_low,
         tanh(atanh(bounded.bounded_r) + bounded.z_margin) as ci_high,

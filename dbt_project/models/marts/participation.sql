@@ -49,10 +49,7 @@ final as (
         rates.participation_rate,
         rates.prev_survey_id,
         previous.participation_rate as prev_participation_rate,
-        case
-            when rates.scope = 'org' then 'Whole organisation'
-            else coalesce(teams.team_name, rates.team_id)
-        end as team_name,
+        {{ group_display_name('rates.scope', 'teams.team_name', 'rates.team_id') }} as team_name,
         (rates.participation_rate - previous.participation_rate)
         / nullif(previous.participation_rate, 0) as participation_change_rel
 

@@ -2,12 +2,13 @@
     Anonymity, complementary rule (SPEC section 6), checked from the published rows alone. Within each
     survey (and each value of `partition_by`, e.g. the driver), the rows form a tree: org -> subtree ->
     team. Subtracting the published groups below a published group from it reveals the scores of its
-    remaining respondents (its residual). The residual must be 0 or at least min_n (app.settings); fails
-    with every published group whose residual is between 1 and min_n - 1.
+    remaining respondents (its residual). The residual must be 0 or at least the threshold `setting` of
+    app.settings (min_n; comment_min_n for comments); fails with every published group whose residual is
+    between 1 and that threshold - 1.
     The maximal published groups below a group are found by walking down from it and stopping at the first
     published group on each path; this does not reuse the logic that chose the suppressions.
 #}
-{% test no_differencing_gap(model, partition_by=[], n_column='n_respondents', suppressed_column='suppressed') %}
+{% test no_differencing_gap(model, partition_by=[], n_column='n_respondents', suppressed_column='suppressed', setting='min_n') %}
 
 {%- set keys = ['survey_id'] + partition_by %}
 
@@ -120,7 +121,7 @@ validation as (
     where
         groups.is_published
         and groups.n_respondents - coalesce(covered.covered_respondents, 0)
-        between 1 and {{ anonymity_threshold('min_n') }} - 1
+        between 1 and {{ anonymity_threshold(setting) }} - 1
 
 )
 
