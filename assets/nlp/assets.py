@@ -5,6 +5,7 @@ nlp/comments + nlp/review_queue (mask and flag) -> nlp/embeddings (cached) -> nl
 counts and timings only, never a comment, masked or not: Dagster's event log lives outside ``raw``.
 """
 
+import warnings
 from collections import Counter
 
 import dagster as dg
@@ -16,6 +17,10 @@ from orchestration.partitions import survey_partitions
 from orchestration.resources import EmbeddingModel, WarehouseResource
 
 GROUP = "nlp"
+
+# A backfill of comments is one run over its surveys (the model loads once). The parameter is marked beta;
+# its warning would be printed by every CLI command that loads the code location.
+warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
 
 COMMENTS = dg.AssetKey(["nlp", "comments"])
 REVIEW_QUEUE = dg.AssetKey(["nlp", "review_queue"])

@@ -19,6 +19,9 @@ from assets.nlp.embeddings import text_hash
 
 Embed = Callable[[list[str]], np.ndarray]
 OTHER_THEME = "other"  # what themes.assign_themes gives a comment no catalogue theme fits
+# Agglomerative clustering holds a square distance matrix: beyond this many distinct unassigned texts in one
+# survey, the first ones by text hash (a stable, unbiased sample) are clustered and the rest stay 'other'.
+MAX_CLUSTERED_TEXTS = 4000
 
 
 # ------------------------------------------------------------------------------------------- mask and flag
@@ -180,6 +183,8 @@ def enrich_rows(
     source = ["catalogue" if t != OTHER_THEME else "other" for t in theme]
 
     other_texts = list(dict.fromkeys(texts[i] for i, t in enumerate(theme) if t == OTHER_THEME))
+    if len(other_texts) > MAX_CLUSTERED_TEXTS:
+        other_texts = sorted(other_texts, key=text_hash)[:MAX_CLUSTERED_TEXTS]
     emerging_out = []
     if len(other_texts) >= min_cluster_size:
         first_index = {}

@@ -38,6 +38,7 @@ PASSWORD_EXPR = "${NOVORA_DB_PASSWORD:-novora}"
 # Variables the code reads that may stay unset in the deployment (each with a reason).
 OPTIONAL_ENV = {
     "NOVORA_DEBUG": "shows tracebacks; off in production",
+    "NOVORA_EMBEDDING_MODEL_PATH": "empty means the embedding model packaged in the image",
 }
 
 

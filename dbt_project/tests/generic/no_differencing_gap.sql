@@ -8,7 +8,9 @@
     The maximal published groups below a group are found by walking down from it and stopping at the first
     published group on each path; this does not reuse the logic that chose the suppressions.
 #}
-{% test no_differencing_gap(model, partition_by=[], n_column='n_respondents', suppressed_column='suppressed', setting='min_n') %}
+{% test no_differencing_gap(
+    model, partition_by=[], n_column='n_respondents', suppressed_column='suppressed', setting='min_n'
+) %}
 
 {%- set keys = ['survey_id'] + partition_by %}
 
