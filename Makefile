@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test test-fast lint bench docs browser clean
+.PHONY: install demo test test-fast lint bench docs browser clean nlp-model
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
@@ -49,6 +49,10 @@ bench: install
 
 docs: install
 	$(BIN)/novora docs
+
+## retrain the sentiment classifier and theme centroids from the shipped labelled sets (after editing them)
+nlp-model: install
+	$(BIN)/python -m assets.nlp.artifacts
 
 clean:
 	rm -rf $(VENV) .novora dbt_project/target dbt_project/logs test-artifacts .pytest_cache

@@ -339,10 +339,11 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progres
     figures: dict[str, object] = {"machine": machine()}
     seconds: dict[str, float] = {}
 
+    surveys = 1 if comments_only else surveys
     progress(f"generating {teams} teams x {employees_per_team} employees and {surveys} surveys ...")
     started = time.perf_counter()
     report = generate(config.landing, GenerateOptions(teams=teams, employees_per_team=employees_per_team,
-                                                      surveys=1 if comments_only else surveys, participation=1.0))
+                                                      surveys=surveys, participation=1.0))
     seconds["generate"] = time.perf_counter() - started
     first = report.surveys[0]
 

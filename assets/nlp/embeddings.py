@@ -28,7 +28,12 @@ def load_model(path: str = "", device: str = "cpu"):
     """The SentenceTransformer at ``path`` (default: the packaged all-MiniLM-L6-v2), loaded once per process."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bars in logs and CLI output
+    import transformers
     from sentence_transformers import SentenceTransformer
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
 
     return SentenceTransformer(path or default_model_path(), device=device, local_files_only=True)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import psycopg
 
-from assets.nlp import pii, safety, sentiment, store, themes
+from assets.nlp import artifacts, pii, safety, sentiment, store, themes
 from assets.nlp.embeddings import text_hash
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -135,18 +135,23 @@ def embed_survey(conn: psycopg.Connection, survey_id: str, embed: Embed, model_n
 
 
 def classifier(conn: psycopg.Connection, embed: Embed, model_name: str) -> tuple[sentiment.SentimentModel, dict]:
-    """The sentiment classifier for ``model_name``, trained on the shipped labelled set once and kept in
-    nlp.sentiment_models (retrained when the labelled set or the embedding model changes)."""
-    key = sentiment.training_sha256(sentiment.load_labelled())
+    """The sentiment classifier for ``model_name``, kept in nlp.sentiment_models: the shipped trained artifact
+    while it matches the labelled set, else trained from the shipped labelled set (once per labelled set and
+    embedding model)."""
+    key = artifacts.labelled_sha256()
     stored = store.stored_classifier(conn, model_name, key)
     if stored:
         return sentiment.SentimentModel.from_json(stored[0]), stored[1]
-    model, report = sentiment.train_from_shipped(cached_embed(conn, embed, model_name), model_name)
+    shipped = artifacts.shipped_classifier(model_name)
+    model, report = shipped or sentiment.train_from_shipped(cached_embed(conn, embed, model_name), model_name)
     store.store_classifier(conn, model_name, key, model.to_json(), report)
     return model, report
 
 
 def theme_centroids(conn: psycopg.Connection, embed: Embed, model_name: str) -> tuple[list[str], np.ndarray]:
+    shipped = artifacts.shipped_centroids(model_name)
+    if shipped:
+        return shipped
     ids, sentences = themes.catalogue_texts()
     return themes.theme_centroids(cached_embed(conn, embed, model_name)(sentences), ids)
 
@@ -176,7 +181,7 @@ def enrich_rows(
     themes (over their distinct texts, so a pasted comment does not make a cluster on its own)."""
     if not len(comment_ids):
         return [], []
-    labels, scores = model.predict(vectors)
+    labels, scores = model.predict(vectors, list(texts))
     assignments = themes.assign_themes(vectors, theme_ids, centroids)
     theme = [a.theme for a in assignments]
     confidence = [float(a.confidence) for a in assignments]

@@ -1,8 +1,10 @@
-"""Sentiment of survey comments: a multinomial logistic regression on sentence embeddings.
+"""Sentiment of survey comments: a multinomial logistic regression on sentence embeddings plus a few cues.
 
 Why a linear model on frozen embeddings: the embeddings are computed (and cached) for search and themes anyway,
 so sentiment costs one matrix product per comment, the model is a few kilobytes of JSON that numpy alone can
-apply, and it retrains in seconds when the labelled set grows.
+apply, and it retrains in under a minute when the labelled set grows. The embedding alone tells topics apart far
+better than stances, so a dozen hand-written polarity cues (negation, requests, sarcasm markers; see "cue
+features") are appended; the model therefore needs each comment's text next to its embedding.
 
 The labelled set (``data/sentiment_labelled.csv``) is hand-written, not taken from the synthetic comment
 generator, so evaluating on generated demo comments is not evaluating on training data. Labelling rules:
@@ -25,6 +27,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +38,7 @@ import pandas as pd
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 COLUMNS: tuple[str, ...] = ("text", "label", "theme", "hard_case")
 DATA_DIR = Path(__file__).resolve().parent / "data"
-C_GRID: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+C_GRID: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
 CV_FOLDS = 5
 JSON_FORMAT = 1
 
@@ -111,30 +114,157 @@ def training_sha256(df: pd.DataFrame) -> str:
     return hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+# ------------------------------------------------------------------------------------------- cue features
+#
+# Mean-pooled MiniLM embeddings encode *what a comment is about* far better than *which way it leans*: "not a
+# single IT issue since the upgrade" sits next to IT complaints, and "Oh great, another reorg" next to praise. So a
+# small hand-written block of polarity cues is appended to the embedding. The words are generic workplace
+# sentiment vocabulary (a trailing * matches any ending); negators flip a cue within three words before it and
+# inside one clause, as in "no complaints" or "not valued". The block has a dozen columns against the
+# embedding's 384 and is scaled down (``cue_weight``, chosen by cross-validation), so the embedding stays the main
+# signal; set ``texts=None`` to train on the embedding alone.
+
+
+def _wordlist(block: str) -> tuple[str, ...]:
+    """Word lists are written as blocks of text so that they read (and diff) like a glossary."""
+    return tuple(block.split())
+
+
+POSITIVE_CUES: tuple[str, ...] = _wordlist("""
+love* great excellent brilliant amazing fantastic happy happier enjoy* appreciat* grateful thank* supportive valued
+fair proud best good helpful trust* recommend improv* lovely awesome perfect respect* welcom* generous impress* useful
+better smooth* easy easier clear decent glad pleased superb outstanding kind wonderful friendly approachable honest
+transparent flexib* motivat* inspir* reward* empower* safe calm relief relieved nice efficient fun laugh* legend props
+kudos cheers well sane sensible realistic manageable sustainable protected valuable thoughtful patient caring cared
+quick quicker fast faster eased fixed protects finally""")
+NEGATIVE_CUES: tuple[str, ...] = _wordlist("""
+bad terrible awful worst poor hate* toxic exhaust* burnout burnt burned stress* overwork* underpaid unfair frustrat*
+disappoint* ignor* useless pointless nightmare mess chaos chaotic broken slow unrealistic unsustainable insult*
+demoralis* demoraliz* miserable leav* quit* favouritism favoritism micromanag* bully* bullied blame* lack* drown* joke
+rubbish humiliat* scared worse problem* complain* issue* fault* doubt* regret* struggl* wrong hard difficult tired sick
+angry upset unhappy fail* crash* wast* disaster* awkward dread* anxi* cut cuts freeze frozen froze overlook* invisible
+unpaid unsafe painful lonely isolat* stuck dead crying ridiculous absurd degrading spied shouting shouts screams
+screaming gossip* cliques clique drama backstabbing insane excessive overloaded overwhelmed nonexistent non-existent
+outdated filthy freezing boiling mould rejects inappropriate dismissive condescending shambles dire""")
+NEGATORS: frozenset[str] = frozenset(_wordlist("""
+not no never nobody nothing none without hardly zero cannot cant dont didnt doesnt isnt wasnt wont wouldnt couldnt
+havent hasnt arent nor neither nowhere"""))
+CONTRASTS: frozenset[str] = frozenset({"but", "however", "though", "although", "yet", "except"})
+# Suggestions and requests: the bulk of the neutral class.
+REQUEST = re.compile(r"\b(please|pls|plz|suggest\w*|maybe|perhaps|consider|would (be|help|like|love|welcome|appreciate)"
+                     r"|i'?d (like|love|suggest|prefer|welcome|appreciate)|could (we|the|you|there|all|someone)"
+                     r"|can (we|the|you|there)|should be|it might help|might be good|it'?d help|would it be)\b")
+# "Nothing to add", "it's fine": ambivalent answers, also neutral.
+FILLER = re.compile(r"\b(nothing (to add|else|further|more|specific|to report|comes to mind)|no (further )?comments?"
+                    r"|n/?a|no strong|not much to say|no opinion|ok|okay|fine|average|alright|so-so|mixed|neither"
+                    r"|either way|what it is|it'?s a job|too early to say|can'?t remember)\b")
+# Rhetorical questions ("Why do I need four logins...?") complain; other questions ask.
+COMPLAINT_QUESTION = re.compile(r"(^|[.!?]\s*)(why|how (are|is|am|can|do|does|come)|what'?s the point"
+                                r"|what is the point|what exactly|when exactly|does anyone|is anyone"
+                                r"|could someone explain|when am i)\b")
+SARCASM = re.compile(r"\b(oh (great|wonderful|good|joy|yes)|just what (we|i) needed|love how|nothing says"
+                     r"|what could (possibly )?go wrong|yeah right|truly|i'?m sure|how (generous|lovely)|so valued"
+                     r"|really (enjoy|enjoying|love|loved)|wow|ah yes|great stuff|inspiring stuff|what a surprise"
+                     r"|can'?t wait|my favou?rite|nothing i love more|loved (hearing|spending)|i adore|shall i|sure,"
+                     r"|fantastic\.|brilliant\.|great\.|lovely\.)")
+# Duration, repetition and absence are how factual complaints read ("three weeks before I got access").
+COMPLAINT = re.compile(r"\b(still waiting|again|every (single )?(time|day|week|year)|for (months|weeks|years)"
+                       r"|out of order|non[- ]?existent|can'?t be bothered|not anymore|used to|no one|nobody|let alone"
+                       r"|(takes?|took|waiting) (\w+ )?(weeks|months|days|hours)|twice|three times|the same)\b")
+CUE_NAMES: tuple[str, ...] = (
+    "positive", "negative", "negated_negative", "bare_negation", "final_clause_polarity", "request", "filler",
+    "complaint_question", "other_question", "sarcasm_marker", "complaint_phrase", "incongruity",
+)
+CUE_WEIGHTS: tuple[float, ...] = (0.3, 0.5, 0.7)
+
+
+def _matches(word: str, cues: Sequence[str]) -> bool:
+    return any(word.startswith(c[:-1]) if c.endswith("*") else word == c for c in cues)
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case words with apostrophes dropped ("can't" -> "cant"); punctuation kept as clause breaks."""
+    low = text.lower().replace("\u2019", "'").replace("n't", "nt")
+    return [w.replace("'", "") for w in re.findall(r"[a-z'/-]+|[.,;:!?]", low)]
+
+
+def _polarity(words: list[str]) -> tuple[int, int, int, int]:
+    """(positive, negative, negated negative, bare negation) counts; a negated positive counts as negative."""
+    positive = negative = litotes = bare = 0
+    for i, word in enumerate(words):
+        window: list[str] = []
+        for previous in reversed(words[max(0, i - 3):i]):
+            if previous in ".,;:!?":
+                break
+            window.append(previous)
+        negated = any(w in NEGATORS for w in window)
+        if _matches(word, POSITIVE_CUES):
+            negative, positive = (negative + 1, positive) if negated else (negative, positive + 1)
+        elif _matches(word, NEGATIVE_CUES):
+            litotes, negative = (litotes + 1, negative) if negated else (litotes, negative + 1)
+        elif word in NEGATORS and not any(_matches(w, POSITIVE_CUES) or _matches(w, NEGATIVE_CUES)
+                                          for w in words[i + 1:i + 4]):
+            bare += 1
+    return positive, negative, litotes, bare
+
+
+def cue_features(text: str) -> np.ndarray:
+    """The cue block of one comment, columns as in ``CUE_NAMES``, each in [-1, 1]."""
+    low = text.lower().replace("\u2019", "'")
+    words = _words(text)
+    positive, negative, litotes, bare = _polarity(words)
+    cut = max((i for i, w in enumerate(words) if w in CONTRASTS), default=-1)
+    final = 0.0
+    if cut >= 0:  # mixed comments are labelled by where they land: the clause after the last "but"
+        p, n, lit, _ = _polarity(words[cut + 1:])
+        final = float(np.sign(p + lit - n))
+    rhetorical = bool(COMPLAINT_QUESTION.search(low))
+    incongruous = positive > 0 and (negative > 0 or bare > 0) and cut < 0  # praise words on a complaint: sarcasm
+    return np.array([
+        min(positive, 3) / 3, min(negative, 3) / 3, min(litotes, 1), min(bare, 2) / 2, final,
+        bool(REQUEST.search(low)), bool(FILLER.search(low)), rhetorical, "?" in text and not rhetorical,
+        bool(SARCASM.search(low)), bool(COMPLAINT.search(low)), incongruous,
+    ], dtype=np.float64)
+
+
+def model_inputs(embeddings: np.ndarray, texts: Sequence[str] | None, cue_weight: float) -> np.ndarray:
+    """The rows the classifier sees: the embedding, then (when ``cue_weight`` > 0) the scaled cue block."""
+    x = np.atleast_2d(np.asarray(embeddings, dtype=np.float64))
+    if not cue_weight:
+        return x
+    if texts is None or len(texts) != len(x):
+        raise ValueError("this sentiment model also reads the comment texts: pass texts=, one per embedding")
+    cues = np.stack([cue_features(t) for t in texts]) if len(texts) else np.zeros((0, len(CUE_NAMES)))
+    return np.hstack([x, cue_weight * cues])
+
+
 # ------------------------------------------------------------------------------------------- model
 
 
 @dataclass(frozen=True, eq=False)
 class SentimentModel:
-    """A fitted softmax classifier over embeddings; prediction needs numpy only."""
+    """A fitted softmax classifier over embeddings (plus the cue block when ``cue_weight`` > 0); numpy only."""
 
     labels: tuple[str, ...]
-    coef: np.ndarray  # (n_labels, dimensions)
+    coef: np.ndarray  # (n_labels, dimensions [+ cues])
     intercept: np.ndarray  # (n_labels,)
     model_name: str
     training_sha256: str
+    cue_weight: float = 0.0
 
-    def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
-        """Class probabilities, one row per embedding, columns in the order of ``labels``."""
-        x = np.atleast_2d(np.asarray(embeddings, dtype=np.float64))
-        logits = x @ self.coef.T + self.intercept
+    def predict_proba(self, embeddings: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """Class probabilities, one row per embedding, columns in the order of ``labels``.
+
+        ``texts`` (the comments the embeddings were computed from) are needed when the model uses cues.
+        """
+        logits = model_inputs(embeddings, texts, self.cue_weight) @ self.coef.T + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         weights = np.exp(logits)
         return weights / weights.sum(axis=1, keepdims=True)
 
-    def predict(self, embeddings: np.ndarray) -> tuple[list[str], np.ndarray]:
+    def predict(self, embeddings: np.ndarray, texts: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
         """The most likely label and a score in [-1, 1]: P(positive) - P(negative), so it averages sensibly."""
-        proba = self.predict_proba(embeddings)
+        proba = self.predict_proba(embeddings, texts)
         labels = [self.labels[i] for i in proba.argmax(axis=1)]
         score = proba[:, self.labels.index("positive")] - proba[:, self.labels.index("negative")]
         return labels, score
@@ -143,48 +273,65 @@ class SentimentModel:
         """A JSON-safe dict (float64 values survive the round trip exactly)."""
         return {"format": JSON_FORMAT, "labels": list(self.labels), "coef": self.coef.tolist(),
                 "intercept": self.intercept.tolist(), "model_name": self.model_name,
-                "training_sha256": self.training_sha256}
+                "training_sha256": self.training_sha256, "cue_weight": self.cue_weight,
+                "cue_names": list(CUE_NAMES) if self.cue_weight else []}
 
     @classmethod
     def from_json(cls, d: dict) -> SentimentModel:
-        """The model ``to_json`` wrote."""
+        """The model ``to_json`` wrote; refuses one whose cue block differs from this code's."""
         if d.get("format") != JSON_FORMAT:
             raise ValueError(f"unsupported sentiment model format {d.get('format')!r}")
+        cue_weight = float(d.get("cue_weight", 0.0))
+        if cue_weight and d.get("cue_names") != list(CUE_NAMES):
+            raise ValueError("the model's cue features differ from this code's: retrain it")
         return cls(labels=tuple(d["labels"]), coef=np.asarray(d["coef"], dtype=np.float64),
                    intercept=np.asarray(d["intercept"], dtype=np.float64), model_name=d["model_name"],
-                   training_sha256=d["training_sha256"])
+                   training_sha256=d["training_sha256"], cue_weight=cue_weight)
 
 
-def train(embeddings: np.ndarray, labels: Sequence[str], model_name: str, training_sha256: str) -> SentimentModel:
-    """A multinomial logistic regression, its inverse regularisation ``C`` chosen by stratified cross-validation.
+def _cv_accuracy(x: np.ndarray, y: np.ndarray, c: float, folds) -> float:
+    from sklearn.linear_model import LogisticRegression
 
-    Only the rows given are used for choosing ``C`` (pass the training split), so the held-out score stays honest.
-    Folds are shuffled with a fixed seed: the same data always gives the same model.
+    scores = [LogisticRegression(C=c, max_iter=5000).fit(x[fit], y[fit]).score(x[held], y[held])
+              for fit, held in folds]
+    return float(np.mean(scores))
+
+
+def train(embeddings: np.ndarray, labels: Sequence[str], model_name: str, training_sha256: str,
+          texts: Sequence[str] | None = None) -> SentimentModel:
+    """A multinomial logistic regression; ``C`` (and the cue weight, when ``texts`` are given) chosen by
+    stratified cross-validation.
+
+    Only the rows given are used for that choice (pass the training split), so the held-out score stays honest.
+    Folds are shuffled with a fixed seed: the same data always gives the same model. With more than two classes
+    and the lbfgs solver, scikit-learn's LogisticRegression fits the multinomial (softmax) loss.
     """
-    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
-    y = np.asarray(labels)
+    y = np.asarray(list(labels))
     unknown = sorted(set(y) - set(LABELS))
     if unknown:
         raise ValueError(f"unknown label(s) {unknown}")
-    x = np.asarray(embeddings, dtype=np.float64)
-    folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=0)
-    search = LogisticRegressionCV(Cs=list(C_GRID), cv=folds, scoring="accuracy", max_iter=5000, n_jobs=1)
-    best_c = float(search.fit(x, y).C_[0])
-    fitted = LogisticRegression(C=best_c, max_iter=5000).fit(x, y)
+    weights = CUE_WEIGHTS if texts is not None else (0.0,)
+    folds = list(StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=0).split(embeddings, y))
+    inputs = {w: model_inputs(embeddings, texts, w) for w in weights}
+    scored = [(_cv_accuracy(inputs[w], y, c, folds), -c, w, c) for w in weights for c in C_GRID]
+    _, _, best_w, best_c = max(scored)  # ties go to the smaller C: the simpler model
+    fitted = LogisticRegression(C=best_c, max_iter=5000).fit(inputs[best_w], y)
     order = [list(fitted.classes_).index(label) for label in LABELS]
     return SentimentModel(labels=LABELS, coef=fitted.coef_[order].astype(np.float64),
                           intercept=fitted.intercept_[order].astype(np.float64), model_name=model_name,
-                          training_sha256=training_sha256)
+                          training_sha256=training_sha256, cue_weight=best_w)
 
 
 # ------------------------------------------------------------------------------------------- evaluation
 
 
-def evaluate(model: SentimentModel, embeddings: np.ndarray, labels: Sequence[str]) -> dict:
+def evaluate(model: SentimentModel, embeddings: np.ndarray, labels: Sequence[str],
+             texts: Sequence[str] | None = None) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion counts (true -> predicted)."""
-    predicted, _ = model.predict(embeddings)
+    predicted, _ = model.predict(embeddings, texts)
     truth = list(labels)
     confusion = {t: {p: 0 for p in model.labels} for t in model.labels}
     for t, p in zip(truth, predicted):
@@ -215,13 +362,16 @@ def train_from_shipped(embed: Callable[[list[str]], np.ndarray], model_name: str
     train_df, test_df = split(load_labelled())
     independent = load_labelled(independent_path())
     model = train(embed(train_df["text"].tolist()), train_df["label"].tolist(), model_name,
-                  training_sha256(train_df))
-    report = {
-        "heldout": evaluate(model, embed(test_df["text"].tolist()), test_df["label"].tolist()),
-        "independent": evaluate(model, embed(independent["text"].tolist()), independent["label"].tolist()),
-        "n_train": len(train_df), "n_test": len(test_df), "n_independent": len(independent),
-    }
+                  training_sha256(train_df), texts=train_df["text"].tolist())
+    report = {"heldout": _evaluate_frame(model, test_df, embed),
+              "independent": _evaluate_frame(model, independent, embed),
+              "n_train": len(train_df), "n_test": len(test_df), "n_independent": len(independent)}
     return model, report
+
+
+def _evaluate_frame(model: SentimentModel, df: pd.DataFrame, embed: Callable[[list[str]], np.ndarray]) -> dict:
+    texts = df["text"].tolist()
+    return evaluate(model, embed(texts), df["label"].tolist(), texts)
 
 
 def confusion_markdown(report: dict) -> str:
