@@ -84,7 +84,7 @@ def replace_comments(conn: psycopg.Connection, survey_id: str, comments: Sequenc
 def sync_review_queue(conn: psycopg.Connection, survey_id: str, flagged: Sequence[Flagged]) -> dict[str, int]:
     """Put newly flagged comments in the queue as pending; keep the decision on comments already reviewed
     unless their text changed (a corrected re-delivery is reviewed afresh); mark queue rows whose comment is
-    gone from the survey as not current. Returns counts: new, kept, reopened, retired."""
+    gone from the survey, or no longer flagged, as not current. Returns counts: new, kept, reopened, retired."""
     counts = {"new": 0, "kept": 0, "reopened": 0, "retired": 0}
     with conn.transaction():
         existing = {
@@ -118,6 +118,8 @@ def sync_review_queue(conn: psycopg.Connection, survey_id: str, flagged: Sequenc
                                           then nlp.review_queue.reviewed_by end,
                        reviewed_at = case when nlp.review_queue.text_sha256 = excluded.text_sha256
                                           then nlp.review_queue.reviewed_at end,
+                       review_note = case when nlp.review_queue.text_sha256 = excluded.text_sha256
+                                          then nlp.review_queue.review_note end,
                        flagged_at = case when nlp.review_queue.text_sha256 = excluded.text_sha256
                                          then nlp.review_queue.flagged_at else now() end,
                        text_sha256 = excluded.text_sha256""",

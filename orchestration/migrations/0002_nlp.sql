@@ -61,8 +61,8 @@ create table nlp.emerging_themes (
 );
 
 -- The admin review queue: comments with profanity, abuse, threats or self-harm signals. A flagged comment is
--- held back from managers while pending or escalated. A row outlives a re-delivery that drops its comment
--- (is_current = false), so decisions are never lost.
+-- held back from managers while pending or escalated. A row outlives a re-delivery that drops its comment,
+-- or a comment no longer flagged (is_current = false), so decisions are never lost.
 create table nlp.review_queue (
     comment_id    text        primary key,
     survey_id     text        not null,
