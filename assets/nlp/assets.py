@@ -69,8 +69,9 @@ def comments(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     total = pipeline.MaskReport()
     unmatched, leftovers = {}, {}
     with warehouse.connect() as conn:
+        roster, roster_ngrams = pipeline.load_roster(conn), checks.roster_ngrams(conn)
         for survey_id in context.partition_keys:
-            report = pipeline.mask_survey(conn, survey_id)
+            report = pipeline.mask_survey(conn, survey_id, roster)
             context.log.info(f"survey {survey_id}: {report.n_comments} comments, {report.n_with_pii} with personal "
                              f"data masked, {report.n_flagged} flagged ({report.seconds:.1f} s)")
             total.n_comments += report.n_comments
@@ -85,7 +86,7 @@ def comments(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             in_raw, masked = checks.unmasked_count(conn, survey_id)
             if in_raw != masked:
                 unmatched[survey_id] = f"{in_raw} comments in raw, {masked} masked"
-            left = checks.survey_leftover_pii(conn, survey_id)
+            left = checks.survey_leftover_pii(conn, survey_id, roster_ngrams)
             if left:
                 leftovers[survey_id] = ", ".join(f"{n} texts with {kind}" for kind, n in left.items())
     yield dg.MaterializeResult(asset_key=COMMENTS, metadata={
@@ -159,9 +160,10 @@ def comment_enrichment(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     unclassified = {}
     seconds = 0.0
     with warehouse.connect() as conn:
-        _, classifier_report = pipeline.classifier(conn, embedder.encode, embedder.model_name)
+        model, classifier_report = pipeline.classifier(conn, embedder.encode, embedder.model_name)
+        catalogue = pipeline.theme_centroids(conn, embedder.encode, embedder.model_name)
         for survey_id in context.partition_keys:
-            report = pipeline.enrich_survey(conn, survey_id, embedder.encode, embedder.model_name)
+            report = pipeline.enrich_survey(conn, survey_id, embedder.encode, embedder.model_name, model, catalogue)
             sentiments.update(report.sentiment_counts)
             themes_seen.update(report.theme_counts)
             emerging.extend((survey_id, theme, n) for theme, _, n in report.emerging)

@@ -50,8 +50,11 @@ def _luhn(number: str) -> bool:
     return total % 10 == 0
 
 
-def survey_leftover_pii(conn: psycopg.Connection, survey_id: str) -> Counter:
-    names = name_ngrams(row[0] for row in conn.execute("select full_name from raw.employees"))
+def roster_ngrams(conn: psycopg.Connection) -> set[tuple[str, ...]]:
+    return name_ngrams(row[0] for row in conn.execute("select full_name from raw.employees"))
+
+
+def survey_leftover_pii(conn: psycopg.Connection, survey_id: str, names: set[tuple[str, ...]]) -> Counter:
     texts = (row[0] for row in conn.execute("select text_masked from nlp.comments where survey_id = %s",
                                             (survey_id,)))
     return leftover_pii(texts, names)

@@ -61,10 +61,15 @@ def mask_answers(
 SEVERITY_ORDER = ("low", "medium", "high")
 
 
-def mask_survey(conn: psycopg.Connection, survey_id: str) -> MaskReport:
+def load_roster(conn: psycopg.Connection) -> pii.Roster:
+    """The roster's names as the masker looks them up (built once per run: 50,000 names take about a second)."""
+    return pii.Roster.from_full_names(store.roster_names(conn))
+
+
+def mask_survey(conn: psycopg.Connection, survey_id: str, roster: pii.Roster | None = None) -> MaskReport:
     started = time.perf_counter()
     answers = store.comment_answers(conn, survey_id)
-    roster = pii.Roster.from_full_names(store.roster_names(conn))
+    roster = roster if roster is not None else load_roster(conn)
     masked_rows, flagged = mask_answers(survey_id, answers, roster)
     store.replace_comments(conn, survey_id, masked_rows)
     queue = store.sync_review_queue(conn, survey_id, flagged)
@@ -219,10 +224,14 @@ def enrich_rows(
     return rows, emerging_out
 
 
-def enrich_survey(conn: psycopg.Connection, survey_id: str, embed: Embed, model_name: str) -> EnrichReport:
+def enrich_survey(conn: psycopg.Connection, survey_id: str, embed: Embed, model_name: str,
+                  model: sentiment.SentimentModel | None = None,
+                  catalogue: tuple[list[str], np.ndarray] | None = None) -> EnrichReport:
+    """Classify one survey; ``model`` and ``catalogue`` (theme ids, centroids) are looked up when not given
+    (a run over many surveys passes them in once)."""
     started = time.perf_counter()
-    model, _ = classifier(conn, embed, model_name)
-    theme_ids, centroids = theme_centroids(conn, embed, model_name)
+    model = model or classifier(conn, embed, model_name)[0]
+    theme_ids, centroids = catalogue or theme_centroids(conn, embed, model_name)
     rows = store.survey_texts(conn, survey_id)
     vectors_by_hash = store.load_embeddings(conn, [h for _, h, _ in rows], model_name)
     missing = {h for _, h, _ in rows} - set(vectors_by_hash)
