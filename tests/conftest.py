@@ -60,3 +60,17 @@ def conn(warehouse_url: str):
 def fixture_landing(novora_config: NovoraConfig) -> Path:
     """The hand-checked landing zone of tests/landing_fixture.py."""
     return write_landing(novora_config.landing)
+
+
+def materialized_warehouse(pg_home: Path, landing: Path) -> tuple[NovoraConfig, str]:
+    """An empty warehouse on the session server, everything in ``landing`` materialised as `novora materialize`
+    would (real Dagster runs of ingestion, dbt, comments); every step must succeed."""
+    from orchestration.definitions import build_definitions
+    from orchestration.runner import materialize_all
+
+    config = load_config({"NOVORA_HOME": str(pg_home), "NOVORA_LANDING": str(landing)})
+    url = database.ensure_server(config)
+    migrate.reset(url)
+    summary = materialize_all(config, build_definitions(config), echo=lambda m: None)
+    assert summary.ok, [(s.name, s.error, s.failed_checks) for s in summary.steps if not s.ok]
+    return config, url

@@ -18,12 +18,12 @@ from assets.nlp import review
 from assets.nlp.assets import EMBEDDINGS
 from assets.nlp.embeddings import encode
 from assets.nlp.search import SearchError, search_comments, teams_in_scope
-from orchestration import database, migrate
-from orchestration.config import NovoraConfig, load_config
+from orchestration.config import NovoraConfig
 from orchestration.definitions import build_definitions
 from orchestration.jobs import build_marts_job, enrich_comments_job
-from orchestration.runner import materialize_all, open_instance, quiet_run_config
+from orchestration.runner import open_instance, quiet_run_config
 from tests.comments_fixture import ABUSIVE, COMMENTS, PLANTED, SURVEY_ID, THREAT, comment_of, write_comments_landing
+from tests.conftest import materialized_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -32,13 +32,7 @@ MODEL = "all-MiniLM-L6-v2"
 
 @pytest.fixture(scope="module")
 def warehouse(pg_home: Path, tmp_path_factory) -> tuple[NovoraConfig, str]:
-    landing = write_comments_landing(tmp_path_factory.mktemp("comments") / "landing")
-    config = load_config({"NOVORA_HOME": str(pg_home), "NOVORA_LANDING": str(landing)})
-    url = database.ensure_server(config)
-    migrate.reset(url)
-    summary = materialize_all(config, build_definitions(config), echo=lambda m: None)
-    assert summary.ok, [(s.name, s.error, s.failed_checks) for s in summary.steps if not s.ok]
-    return config, url
+    return materialized_warehouse(pg_home, write_comments_landing(tmp_path_factory.mktemp("comments") / "landing"))
 
 
 def query(url: str, sql: str, *params) -> list[tuple]:

@@ -23,12 +23,12 @@ import numpy as np
 import psycopg
 import pytest
 
-from orchestration import database, migrate
-from orchestration.config import NovoraConfig, load_config
+from orchestration.config import NovoraConfig
 from orchestration.dbt import dbt_args
 from orchestration.definitions import build_definitions
 from orchestration.resources import dbt_environment
-from orchestration.runner import materialize_all, open_instance
+from orchestration.runner import open_instance
+from tests.conftest import materialized_warehouse
 from tests.marts_fixture import DRIVER_OF, RESPONSES, SCORED, TEAMS, write_marts_landing
 
 pytestmark = pytest.mark.integration
@@ -38,13 +38,7 @@ SUBTREES = {"dept": {"dept", "d1", "d2"}}
 
 @pytest.fixture(scope="module")
 def marts(pg_home: Path, tmp_path_factory) -> tuple[NovoraConfig, str]:
-    landing = write_marts_landing(tmp_path_factory.mktemp("marts") / "landing")
-    config = load_config({"NOVORA_HOME": str(pg_home), "NOVORA_LANDING": str(landing)})
-    url = database.ensure_server(config)
-    migrate.reset(url)
-    summary = materialize_all(config, build_definitions(config), echo=lambda m: None)
-    assert summary.ok, [(s.name, s.error, s.failed_checks) for s in summary.steps if not s.ok]
-    return config, url
+    return materialized_warehouse(pg_home, write_marts_landing(tmp_path_factory.mktemp("marts") / "landing"))
 
 
 def rows(url: str, query: str, *params) -> list[dict]:
