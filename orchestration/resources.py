@@ -78,10 +78,15 @@ class EmbeddingModel(dg.ConfigurableResource):
     batch_size: int = 64
     device: str = "cpu"
 
-    def encode(self, texts: list[str]):
-        from assets.nlp.embeddings import encode, load_model
+    def encoder(self):
+        """The model's forward passes (sentence, layer and tuned views); the model loads on first use."""
+        from assets.nlp.embeddings import Encoder
 
-        return encode(texts, load_model(self.model_path, self.device), self.batch_size)
+        return Encoder(self.model_path, self.device, self.batch_size)
+
+    def encode(self, texts: list[str]):
+        """Sentence embeddings (search queries, theme descriptions)."""
+        return self.encoder().sentence(texts)
 
 
 class LandingZone(dg.ConfigurableResource):

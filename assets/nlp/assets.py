@@ -110,37 +110,43 @@ def comments(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
 @dg.asset(
     key=EMBEDDINGS,
     deps=[COMMENTS],
-    description="Embeddings (pgvector) of each distinct masked comment text, per model: computed once, then cached.",
+    description=("Vectors (pgvector) of each distinct masked comment text, per model and view (sentence, layer, "
+                 "sentiment encoder): computed once, then cached."),
     automation_condition=automation.survey_models(),
     check_specs=[dg.AssetCheckSpec("every_text_embedded", asset=EMBEDDINGS, blocking=True,
-                                   description="every masked comment text has an embedding of the model")],
+                                   description="every masked comment text has every view of the model")],
     **_PARTITIONED,
 )
 def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbeddingModel):
-    """Embed the texts the cache does not hold yet; unchanged comments cost no embedding at all."""
+    """Compute the views the cache does not hold yet; unchanged comments cost no forward pass at all."""
     total = pipeline.EmbedReport()
     missing = {}
+    encoder = embedder.encoder()
     with warehouse.connect() as conn:
+        chosen = pipeline.classifier(conn, encoder, embedder.model_name)
         for survey_id in context.partition_keys:
-            report = pipeline.embed_survey(conn, survey_id, embedder.encode, embedder.model_name)
+            report = pipeline.embed_survey(conn, survey_id, encoder, chosen.views, chosen.adapter)
             context.log.info(f"survey {survey_id}: {report.n_distinct} distinct texts, {report.n_cached} cached, "
-                             f"{report.n_embedded} embedded ({report.embedded_per_second:.0f}/s)")
-            for name in ("n_comments", "n_distinct", "n_cached", "n_embedded", "seconds", "embed_seconds"):
-                setattr(total, name, getattr(total, name) + getattr(report, name))
-            left = checks.unembedded_count(conn, survey_id, embedder.model_name)
+                             f"{report.n_embedded} embedded ({report.n_base_encoded} by the model, "
+                             f"{report.n_tuned_encoded} by the sentiment encoder, {report.embed_seconds:.1f} s)")
+            total.add(report)
+            left = checks.unembedded_count(conn, survey_id, chosen.views.names())
             if left:
-                missing[survey_id] = f"{left} texts without an embedding"
+                missing[survey_id] = f"{left} texts without every view"
     return dg.MaterializeResult(
         metadata={
             "model_name": embedder.model_name,
+            "views": ", ".join(chosen.views.names()),
             "comments": total.n_comments,
             "distinct_texts": total.n_distinct,
             "cached": total.n_cached,
             "new_embeddings": total.n_embedded,
+            "model_passes": total.n_base_encoded,
+            "sentiment_encoder_passes": total.n_tuned_encoded,
             "embedded_per_second": round(total.embedded_per_second, 1),
             "seconds": round(total.seconds, 3),
         },
-        check_results=[_check(EMBEDDINGS, "every_text_embedded", missing, "every text has an embedding")],
+        check_results=[_check(EMBEDDINGS, "every_text_embedded", missing, "every text has every view")],
     )
 
 
@@ -148,7 +154,7 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     key=ENRICHMENT,
     deps=[EMBEDDINGS, COMMENTS],
     description=("Sentiment (negative / neutral / positive, score -1..1) and theme of each comment, from its "
-                 "embedding; comments no theme fits are clustered into emerging themes."),
+                 "cached views; comments no theme fits are clustered into emerging themes."),
     automation_condition=automation.survey_models(),
     check_specs=[dg.AssetCheckSpec("every_comment_classified", asset=ENRICHMENT, blocking=True,
                                    description="every masked comment has a sentiment and a theme")],
@@ -159,11 +165,12 @@ def comment_enrichment(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     sentiments, themes_seen, emerging = Counter(), Counter(), []
     unclassified = {}
     seconds = 0.0
+    encoder = embedder.encoder()
     with warehouse.connect() as conn:
-        model, classifier_report = pipeline.classifier(conn, embedder.encode, embedder.model_name)
-        catalogue = pipeline.theme_centroids(conn, embedder.encode, embedder.model_name)
+        chosen = pipeline.classifier(conn, encoder, embedder.model_name)
+        catalogue = pipeline.theme_centroids(conn, encoder.sentence, embedder.model_name)
         for survey_id in context.partition_keys:
-            report = pipeline.enrich_survey(conn, survey_id, embedder.encode, embedder.model_name, model, catalogue)
+            report = pipeline.enrich_survey(conn, survey_id, encoder, embedder.model_name, chosen, catalogue)
             sentiments.update(report.sentiment_counts)
             themes_seen.update(report.theme_counts)
             emerging.extend((survey_id, theme, n) for theme, _, n in report.emerging)
@@ -171,13 +178,14 @@ def comment_enrichment(context: dg.AssetExecutionContext, warehouse: WarehouseRe
             left = checks.unenriched_count(conn, survey_id)
             if left:
                 unclassified[survey_id] = f"{left} comments without sentiment and theme"
-    heldout = classifier_report.get("heldout", {})
+    heldout = chosen.report.get("heldout", {})
     return dg.MaterializeResult(
         metadata={
             "comments": sum(sentiments.values()),
             "sentiment": _counter_md("sentiment", sentiments),
             "themes": _counter_md("theme", themes_seen),
             "emerging_themes": len(emerging),
+            "classifier_adapter": chosen.adapter.sha256[:16],
             "classifier_heldout_accuracy": float(heldout.get("accuracy", 0.0)),
             "classifier_heldout_macro_f1": float(heldout.get("macro_f1", 0.0)),
             "seconds": round(seconds, 3),

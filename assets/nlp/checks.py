@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import psycopg
 
@@ -72,12 +72,13 @@ def unmasked_count(conn: psycopg.Connection, survey_id: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def unembedded_count(conn: psycopg.Connection, survey_id: str, model_name: str) -> int:
+def unembedded_count(conn: psycopg.Connection, survey_id: str, view_names: Sequence[str]) -> int:
+    """Distinct masked texts of the survey that lack a vector of at least one of ``view_names``."""
     row = conn.execute(
-        """select count(distinct c.text_sha256) from nlp.comments as c
-           left join nlp.embeddings as e on e.text_sha256 = c.text_sha256 and e.model_name = %s
-           where c.survey_id = %s and e.text_sha256 is null""",
-        (model_name, survey_id),
+        """select count(*) from (select distinct text_sha256 from nlp.comments where survey_id = %s) as c
+           where (select count(*) from nlp.embeddings as e
+                  where e.text_sha256 = c.text_sha256 and e.model_name = any(%s)) < %s""",
+        (survey_id, list(view_names), len(set(view_names))),
     ).fetchone()
     return int(row[0])
 

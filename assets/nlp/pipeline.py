@@ -15,7 +15,8 @@ import numpy as np
 import psycopg
 
 from assets.nlp import artifacts, pii, safety, sentiment, store, themes
-from assets.nlp.embeddings import text_hash
+from assets.nlp.embeddings import DIMENSIONS, Encoder, Views, text_hash
+from assets.nlp.tuning import Adapter
 
 Embed = Callable[[list[str]], np.ndarray]
 OTHER_THEME = "other"  # what themes.assign_themes gives a comment no catalogue theme fits
@@ -90,48 +91,68 @@ def mask_survey(conn: psycopg.Connection, survey_id: str, roster: pii.Roster | N
 class EmbedReport:
     n_comments: int = 0
     n_distinct: int = 0
-    n_cached: int = 0
-    n_embedded: int = 0
+    n_cached: int = 0  # distinct texts with every view cached already
+    n_embedded: int = 0  # distinct texts that needed at least one forward pass
+    n_base_encoded: int = 0  # texts run through the model (sentence and layer views)
+    n_tuned_encoded: int = 0  # texts run through the sentiment encoder
     seconds: float = 0.0
-    embed_seconds: float = 0.0
+    embed_seconds: float = 0.0  # of which forward passes, both encoders
 
     @property
     def embedded_per_second(self) -> float:
         return self.n_embedded / self.embed_seconds if self.embed_seconds else 0.0
 
+    def add(self, other: EmbedReport) -> None:
+        for name in ("n_comments", "n_distinct", "n_cached", "n_embedded", "n_base_encoded", "n_tuned_encoded",
+                     "seconds", "embed_seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
-def embed_missing(conn: psycopg.Connection, texts_by_hash: dict[str, str], embed: Embed, model_name: str,
-                  report: EmbedReport | None = None) -> EmbedReport:
-    """Embed the texts whose hash is not cached for ``model_name`` yet, and cache them."""
+
+def embed_missing(conn: psycopg.Connection, texts_by_hash: dict[str, str], encoder: Encoder, views: Views,
+                  adapter: Adapter, report: EmbedReport | None = None) -> EmbedReport:
+    """Compute and cache the views the cache lacks for these texts: the sentence and layer views in one pass
+    of the model, the tuned view in one pass of the sentiment encoder. A cached view is never recomputed."""
     report = report or EmbedReport()
-    cached = store.cached_hashes(conn, texts_by_hash, model_name)
-    todo = [h for h in texts_by_hash if h not in cached]
-    report.n_distinct, report.n_cached, report.n_embedded = len(texts_by_hash), len(cached), len(todo)
-    if todo:
-        started = time.perf_counter()
-        vectors = embed([texts_by_hash[h] for h in todo])
-        report.embed_seconds = time.perf_counter() - started
-        store.store_embeddings(conn, todo, vectors, model_name)
+    cached = {name: store.cached_hashes(conn, texts_by_hash, name) for name in views.names()}
+    base = [h for h in texts_by_hash if h not in cached[views.sentence] or h not in cached[views.layer]]
+    tuned = [h for h in texts_by_hash if h not in cached[views.tuned]]
+    report.n_distinct = len(texts_by_hash)
+    report.n_embedded = len(set(base) | set(tuned))
+    report.n_cached = report.n_distinct - report.n_embedded
+    report.n_base_encoded, report.n_tuned_encoded = len(base), len(tuned)
+    started = time.perf_counter()
+    if base:
+        sentence, layer = encoder.base_views([texts_by_hash[h] for h in base])
+        for name, vectors in ((views.sentence, sentence), (views.layer, layer)):
+            keep = [i for i, h in enumerate(base) if h not in cached[name]]
+            store.store_embeddings(conn, [base[i] for i in keep], vectors[keep], name)
+    if tuned:
+        store.store_embeddings(conn, tuned, encoder.tuned([texts_by_hash[h] for h in tuned], adapter), views.tuned)
+    report.embed_seconds = time.perf_counter() - started if report.n_embedded else 0.0
     return report
 
 
 def cached_embed(conn: psycopg.Connection, embed: Embed, model_name: str) -> Embed:
-    """``embed`` routed through the cache table: each distinct text is encoded once per model, ever."""
+    """``embed`` (the sentence view) routed through the cache table: each distinct text is encoded once."""
 
     def embed_cached(texts: list[str]) -> np.ndarray:
         by_hash = {text_hash(t): t for t in texts}
-        embed_missing(conn, by_hash, embed, model_name)
+        cached = store.cached_hashes(conn, by_hash, model_name)
+        todo = [h for h in by_hash if h not in cached]
+        if todo:
+            store.store_embeddings(conn, todo, embed([by_hash[h] for h in todo]), model_name)
         vectors = store.load_embeddings(conn, list(by_hash), model_name)
         return np.stack([vectors[text_hash(t)] for t in texts]) if texts else np.zeros((0, 0), np.float32)
 
     return embed_cached
 
 
-def embed_survey(conn: psycopg.Connection, survey_id: str, embed: Embed, model_name: str) -> EmbedReport:
+def embed_survey(conn: psycopg.Connection, survey_id: str, encoder: Encoder, views: Views,
+                 adapter: Adapter) -> EmbedReport:
     started = time.perf_counter()
     rows = store.survey_texts(conn, survey_id)
     report = EmbedReport(n_comments=len(rows))
-    embed_missing(conn, {h: t for _, h, t in rows}, embed, model_name, report)
+    embed_missing(conn, {h: t for _, h, t in rows}, encoder, views, adapter, report)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -139,18 +160,38 @@ def embed_survey(conn: psycopg.Connection, survey_id: str, embed: Embed, model_n
 # ------------------------------------------------------------------------------------------- classifier
 
 
-def classifier(conn: psycopg.Connection, embed: Embed, model_name: str) -> tuple[sentiment.SentimentModel, dict]:
+@dataclass(frozen=True)
+class Classifier:
+    """The sentiment classifier in use: the numpy model, its encoder's adapter, its evaluation report."""
+
+    model: sentiment.SentimentModel
+    adapter: Adapter
+    report: dict
+
+    @property
+    def views(self) -> Views:
+        return Views(self.model.model_name, self.adapter.sha256)
+
+
+def classifier(conn: psycopg.Connection, encoder: Encoder, model_name: str) -> Classifier:
     """The sentiment classifier for ``model_name``, kept in nlp.sentiment_models: the shipped trained artifact
     while it matches the labelled set, else trained from the shipped labelled set (once per labelled set and
-    embedding model)."""
+    embedding model; about two and a half minutes on two cores)."""
     key = artifacts.labelled_sha256()
     stored = store.stored_classifier(conn, model_name, key)
     if stored:
-        return sentiment.SentimentModel.from_json(stored[0]), stored[1]
+        model_json, adapter_bytes, report = stored
+        try:  # one this code cannot read (its inputs changed) is replaced below
+            adapter = Adapter.from_bytes(adapter_bytes)
+            model = sentiment.SentimentModel.from_json(model_json)
+        except ValueError:
+            model = None
+        if model is not None and model.adapter_sha256 == adapter.sha256:
+            return Classifier(model, adapter, report)
     shipped = artifacts.shipped_classifier(model_name)
-    model, report = shipped or sentiment.train_from_shipped(cached_embed(conn, embed, model_name), model_name)
-    store.store_classifier(conn, model_name, key, model.to_json(), report)
-    return model, report
+    model, adapter, report = shipped or sentiment.train_from_shipped(encoder, model_name)
+    store.store_classifier(conn, model_name, key, model.to_json(), adapter.to_bytes(), adapter.sha256, report)
+    return Classifier(model, adapter, report)
 
 
 def theme_centroids(conn: psycopg.Connection, embed: Embed, model_name: str) -> tuple[list[str], np.ndarray]:
@@ -177,16 +218,17 @@ def enrich_rows(
     comment_ids: Sequence[str],
     texts: Sequence[str],
     vectors: np.ndarray,
-    model: sentiment.SentimentModel,
+    sentiment_labels: Sequence[str],
+    sentiment_scores: Sequence[float],
     theme_ids: list[str],
     centroids: np.ndarray,
     min_cluster_size: int = 5,
 ) -> tuple[list[store.Enrichment], list[tuple[str, tuple[str, ...], int]]]:
-    """Sentiment and theme of each comment; the comments no catalogue theme fits are clustered into emerging
-    themes (over their distinct texts, so a pasted comment does not make a cluster on its own)."""
+    """Each comment's sentiment (given) and theme (from its sentence embedding); the comments no catalogue theme
+    fits are clustered into emerging themes (over their distinct texts, so a pasted comment does not make a
+    cluster on its own)."""
     if not len(comment_ids):
         return [], []
-    labels, scores = model.predict(vectors, list(texts))
     assignments = themes.assign_themes(vectors, theme_ids, centroids)
     theme = [a.theme for a in assignments]
     confidence = [float(a.confidence) for a in assignments]
@@ -217,31 +259,40 @@ def enrich_rows(
         emerging_out = [(c.theme, tuple(c.keywords), counts[c.theme]) for c in clusters]
 
     rows = [
-        store.Enrichment(cid, labels[i], float(np.clip(scores[i], -1.0, 1.0)), theme[i],
+        store.Enrichment(cid, sentiment_labels[i], float(np.clip(sentiment_scores[i], -1.0, 1.0)), theme[i],
                          float(np.clip(confidence[i], 0.0, 1.0)), source[i])
         for i, cid in enumerate(comment_ids)
     ]
     return rows, emerging_out
 
 
-def enrich_survey(conn: psycopg.Connection, survey_id: str, embed: Embed, model_name: str,
-                  model: sentiment.SentimentModel | None = None,
-                  catalogue: tuple[list[str], np.ndarray] | None = None) -> EnrichReport:
-    """Classify one survey; ``model`` and ``catalogue`` (theme ids, centroids) are looked up when not given
-    (a run over many surveys passes them in once)."""
-    started = time.perf_counter()
-    model = model or classifier(conn, embed, model_name)[0]
-    theme_ids, centroids = catalogue or theme_centroids(conn, embed, model_name)
-    rows = store.survey_texts(conn, survey_id)
-    vectors_by_hash = store.load_embeddings(conn, [h for _, h, _ in rows], model_name)
-    missing = {h for _, h, _ in rows} - set(vectors_by_hash)
+def _views(conn: psycopg.Connection, survey_id: str, hashes: list[str], name: str) -> np.ndarray:
+    """The survey's vectors of view ``name``, one row per hash; a missing one is an error naming the step to run."""
+    by_hash = store.load_embeddings(conn, hashes, name)
+    missing = set(hashes) - set(by_hash)
     if missing:
-        raise RuntimeError(f"survey {survey_id}: {len(missing)} comment texts have no {model_name} embedding yet; "
+        raise RuntimeError(f"survey {survey_id}: {len(missing)} comment texts have no {name} vector yet; "
                            "materialise nlp/embeddings first")
-    vectors = (np.stack([vectors_by_hash[h] for _, h, _ in rows]) if rows
-               else np.zeros((0, centroids.shape[1]), np.float32))
-    enriched, emerging = enrich_rows([cid for cid, _, _ in rows], [t for _, _, t in rows], vectors, model,
-                                     theme_ids, centroids)
+    return np.stack([by_hash[h] for h in hashes]) if hashes else np.zeros((0, DIMENSIONS), np.float32)
+
+
+def enrich_survey(conn: psycopg.Connection, survey_id: str, encoder: Encoder, model_name: str,
+                  chosen: Classifier | None = None,
+                  catalogue: tuple[list[str], np.ndarray] | None = None) -> EnrichReport:
+    """Classify one survey from its cached views; ``chosen`` (the classifier) and ``catalogue`` (theme ids,
+    centroids) are looked up when not given (a run over many surveys passes them in once)."""
+    started = time.perf_counter()
+    chosen = chosen or classifier(conn, encoder, model_name)
+    theme_ids, centroids = catalogue or theme_centroids(conn, encoder.sentence, model_name)
+    rows = store.survey_texts(conn, survey_id)
+    hashes, texts = [h for _, h, _ in rows], [t for _, _, t in rows]
+    views = chosen.views
+    labels, scores = chosen.model.predict(sentiment.SentimentInputs(
+        layer=_views(conn, survey_id, hashes, views.layer), tuned=_views(conn, survey_id, hashes, views.tuned),
+        texts=texts))
+    sentence = _views(conn, survey_id, hashes, views.sentence)
+    enriched, emerging = enrich_rows([cid for cid, _, _ in rows], texts, sentence, labels, scores, theme_ids,
+                                     centroids)
     store.replace_enrichment(conn, survey_id, enriched, model_name, emerging)
     report = EnrichReport(n_comments=len(enriched), emerging=emerging)
     report.sentiment_counts.update(r.sentiment_label for r in enriched)

@@ -201,20 +201,24 @@ def replace_enrichment(conn: psycopg.Connection, survey_id: str, rows: Sequence[
             )
 
 
-def stored_classifier(conn: psycopg.Connection, model_name: str, training_sha256: str) -> tuple[dict, dict] | None:
+def stored_classifier(conn: psycopg.Connection, model_name: str,
+                      training_sha256: str) -> tuple[dict, bytes, dict] | None:
+    """(classifier JSON, adapter bytes, evaluation report) kept for this model and training set, if any."""
     row = conn.execute(
-        "select classifier, report from nlp.sentiment_models where model_name = %s and training_sha256 = %s",
+        """select classifier, adapter, report from nlp.sentiment_models
+           where model_name = %s and training_sha256 = %s""",
         (model_name, training_sha256),
     ).fetchone()
-    return (row[0], row[1]) if row else None
+    return (row[0], bytes(row[1]), row[2]) if row else None
 
 
 def store_classifier(conn: psycopg.Connection, model_name: str, training_sha256: str, classifier: dict,
-                     report: dict) -> None:
+                     adapter: bytes, adapter_sha256: str, report: dict) -> None:
     conn.execute(
-        """insert into nlp.sentiment_models (model_name, training_sha256, classifier, report)
-           values (%s, %s, %s, %s)
+        """insert into nlp.sentiment_models (model_name, training_sha256, classifier, adapter, adapter_sha256, report)
+           values (%s, %s, %s, %s, %s, %s)
            on conflict (model_name, training_sha256) do update
-           set classifier = excluded.classifier, report = excluded.report, trained_at = now()""",
-        (model_name, training_sha256, Jsonb(classifier), Jsonb(report)),
+           set classifier = excluded.classifier, adapter = excluded.adapter, adapter_sha256 = excluded.adapter_sha256,
+               report = excluded.report, trained_at = now()""",
+        (model_name, training_sha256, Jsonb(classifier), adapter, adapter_sha256, Jsonb(report)),
     )

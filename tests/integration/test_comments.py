@@ -176,10 +176,13 @@ def test_rematerialising_unchanged_comments_embeds_nothing(warehouse):
     first = instance.get_latest_materialization_event(EMBEDDINGS).asset_materialization.metadata
     distinct = query(url, "select count(distinct text_sha256) from nlp.comments")[0][0]
     assert first["new_embeddings"].value == distinct == 21
+    assert first["model_passes"].value == first["sentiment_encoder_passes"].value == distinct
     before = query(url, "select count(*) from nlp.embeddings")[0][0]
+    assert before == 3 * distinct  # sentence, layer and sentiment-encoder views of each text
     run_job(config, enrich_comments_job.name, SURVEY_ID)
     again = instance.get_latest_materialization_event(EMBEDDINGS).asset_materialization.metadata
     assert again["new_embeddings"].value == 0
+    assert again["model_passes"].value == again["sentiment_encoder_passes"].value == 0
     assert again["cached"].value == distinct
     assert query(url, "select count(*) from nlp.embeddings")[0][0] == before
 
