@@ -117,7 +117,7 @@ def test_scores_and_clear_examples(shipped, encoder):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="'worst job I've ever had' is labelled negative but scores about -0.15: "
+@pytest.mark.xfail(strict=True, reason="'worst job I've ever had' is labelled negative but scores about -0.1: "
                                         "both halves put 'I've ever had' near the set's many 'best ... I've ever "
                                         "had' comments ('Worst job ever.' scores -0.9)")
 def test_clear_negative_scores_below_minus_a_half(shipped, encoder):
