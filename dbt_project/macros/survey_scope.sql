@@ -23,8 +23,9 @@
     and in a full refresh). -#}
 {% macro in_survey_scope(column='survey_id') -%}
     {%- set ids = survey_scope_ids() -%}
-    {#- a full refresh rebuilds every survey: scoped, it would leave an incremental table with only these -#}
-    {%- if ids | length == 0 or flags.FULL_REFRESH -%}
+    {#- a full refresh rebuilds every survey: scoped, it would leave an incremental table with only these.
+        (`flags` always exists in dbt; the guard is for sqlfluff, which renders the macros without it.) -#}
+    {%- if ids | length == 0 or (flags is defined and flags.FULL_REFRESH) -%}
         true
     {%- else -%}
         {{ column }} in ({% for survey_id in ids %}'{{ survey_id }}'{{ ", " if not loop.last }}{% endfor %})
