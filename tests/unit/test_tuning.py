@@ -63,6 +63,14 @@ def test_an_adapter_for_another_model_is_refused(encoder):
         tuning.merged_model(encoder.model, tuning.Adapter(adapter.config, wrong_size))
 
 
+def test_a_model_of_another_architecture_is_refused_in_one_line():
+    from types import SimpleNamespace
+
+    for not_bert in ([SimpleNamespace(auto_model=object())], [SimpleNamespace()]):
+        with pytest.raises(ValueError, match="needs a BERT-style model"):
+            tuning.transformer_layers(not_bert)
+
+
 def test_a_file_of_another_format_is_refused(encoder):
     from safetensors.numpy import save
 
