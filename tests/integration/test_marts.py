@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -220,6 +222,44 @@ def test_trends_compare_with_the_previous_survey_the_group_was_in(marts):
         if row["delta_abs"] is not None:
             assert row["delta_abs"] == row["mean_score"] - row["prev_mean_score"]
             assert close(row["delta_rel"], float(row["delta_abs"] / row["prev_mean_score"]))
+
+
+def standard_error(per_respondent: list[list[int]]) -> float | None:
+    """The mean-over-answers' standard error with respondents as the sampling unit, written out directly:
+    n / (n - 1) * sum((s_i - mean * m_i)^2) / M^2 (s_i, m_i: a respondent's answer sum and count)."""
+    n = len(per_respondent)
+    if n < 2:
+        return None
+    total, count = sum(map(sum, per_respondent)), sum(map(len, per_respondent))
+    mean = total / count
+    return math.sqrt(n / (n - 1) * sum((sum(a) - mean * len(a)) ** 2 for a in per_respondent)) / count
+
+
+def test_standard_errors_and_the_interval_of_a_change(marts):
+    _, url = marts
+    trends = published(url, "trends")
+    # by hand: c10 recognition 2026-01, respondents' means 7.5 7.5 9 6.5 8 6.5 7.5 7.5 6.5 8.5 (two answers
+    # each, so the standard error is the sd of those means / sqrt(10))
+    c10 = trends[("2026-01", "c10", "team", "recognition")]
+    means = [7.5, 7.5, 9, 6.5, 8, 6.5, 7.5, 7.5, 6.5, 8.5]
+    assert close(c10["std_error"], statistics.stdev(means) / math.sqrt(10))
+    later = trends[("2026-02", "c10", "team", "recognition")]
+    assert close(later["prev_std_error"], float(c10["std_error"]))
+    half_width = 1.959964 * math.sqrt(float(later["std_error"]) ** 2 + float(c10["std_error"]) ** 2)
+    assert close(later["delta_ci_low"], -1.5 - half_width) and close(later["delta_ci_high"], -1.5 + half_width)
+    assert later["delta_ci_high"] < 0  # the -1.5 fall is beyond chance for ten and nine respondents
+    checked = 0
+    for (survey_id, team, scope, metric), row in trends.items():
+        teams = groups(survey_id)[(team, scope)]
+        want = None if row["suppressed"] else standard_error(answers(survey_id, teams, metric))
+        if want is None:
+            assert row["std_error"] is None, (survey_id, team, scope, metric)
+        else:
+            assert close(row["std_error"], want), (survey_id, team, scope, metric)
+            checked += 1
+        if row["delta_abs"] is None:
+            assert row["delta_ci_low"] is None and row["delta_ci_high"] is None
+    assert checked > 20
 
 
 def test_participation_counts_and_changes(marts):

@@ -14,7 +14,8 @@ team_themes as (
         survey_id,
         team_id,
         theme,
-        count(*)::integer as n_comments
+        count(*)::integer as n_comments,
+        (count(*) filter (where sentiment_label = 'negative'))::integer as n_negative
 
     from comments
     where theme is not null
@@ -22,7 +23,7 @@ team_themes as (
 
 ),
 
-{{ rollup_to_groups('team_themes', keys=['theme'], sums=['n_comments']) }},
+{{ rollup_to_groups('team_themes', keys=['theme'], sums=['n_comments', 'n_negative']) }},
 
 final as (
 
@@ -32,10 +33,15 @@ final as (
         scope,
         theme,
         n_comments::integer as n_comments,
+        n_negative::integer as n_negative,
         row_number() over (
             partition by survey_id, team_id, scope
             order by n_comments desc, theme asc
-        )::integer as theme_rank
+        )::integer as theme_rank,
+        row_number() over (
+            partition by survey_id, team_id, scope
+            order by n_negative desc, theme asc
+        )::integer as negative_theme_rank
 
     from rollup_final
 

@@ -6,7 +6,8 @@ with
 {{ rollup_to_groups(
     ref('int_team_metric_cells'),
     keys=['metric_id'],
-    sums=['n_respondents', 'n_answers', 'score_sum', 'n_favorable_answers', 'n_promoters', 'n_passives', 'n_detractors']
+    sums=['n_respondents', 'n_answers', 'score_sum', 'n_favorable_answers', 'n_promoters', 'n_passives', 'n_detractors',
+          'score_sum_sq', 'score_sum_x_answers', 'n_answers_sq']
 ) }},
 
 final as (
@@ -25,7 +26,10 @@ final as (
         n_favorable_answers::integer as n_favorable_answers,
         n_promoters::integer as n_promoters,
         n_passives::integer as n_passives,
-        n_detractors::integer as n_detractors
+        n_detractors::integer as n_detractors,
+        score_sum_sq::bigint as score_sum_sq,
+        score_sum_x_answers::bigint as score_sum_x_answers,
+        n_answers_sq::bigint as n_answers_sq
 
     from rollup_final
     where n_respondents > 0

@@ -55,6 +55,20 @@ final as (
         case
             when not joined.is_suppressed then joined.score_sum::numeric / nullif(joined.n_answers, 0)
         end as mean_score,
+        -- Standard error of that mean. It is a ratio S / M of two sums over respondents (s_i answer sums,
+        -- m_i answer counts), so its variance is the ratio estimator's: n / (n - 1) * sum((s_i - mean * m_i)^2)
+        -- / M^2, the square expanded into the additive sums of the cells. With one answer per respondent it is
+        -- the familiar sd / sqrt(n). Published groups of two or more respondents only.
+        case
+            when not joined.is_suppressed and joined.n_respondents > 1 and joined.n_answers > 0
+                then sqrt(greatest(0, (
+                    joined.n_respondents::numeric / (joined.n_respondents - 1) * (
+                        joined.score_sum_sq
+                        - 2 * (joined.score_sum::numeric / joined.n_answers) * joined.score_sum_x_answers
+                        + (joined.score_sum::numeric / joined.n_answers) ^ 2 * joined.n_answers_sq
+                    )
+                ))) / joined.n_answers
+        end as std_error,
         case
             when joined.is_published_likert then 100.0 * joined.n_favorable_answers / nullif(joined.n_answers, 0)
         end as favorable_pct,

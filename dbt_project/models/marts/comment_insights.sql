@@ -33,10 +33,10 @@ top_themes as (
         survey_id,
         team_id,
         scope,
-        array_agg(theme order by theme_rank) as top_themes
+        array_agg(theme order by theme_rank) filter (where theme_rank <= 3) as top_themes,
+        min(theme) filter (where negative_theme_rank = 1 and n_negative > 0) as top_negative_theme
 
     from themes
-    where theme_rank <= 3
     group by survey_id, team_id, scope
 
 ),
@@ -63,6 +63,7 @@ final as (
                 then cells.n_positive::numeric / cells.n_comments
         end as positive_share,
         case when not suppression.is_suppressed then top_themes.top_themes end as top_themes,
+        case when not suppression.is_suppressed then top_themes.top_negative_theme end as top_negative_theme,
         suppression.is_suppressed as suppressed,
         suppression.suppression_reason
 
