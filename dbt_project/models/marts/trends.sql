@@ -26,11 +26,11 @@ final as (
         scores.is_suppressed as suppressed,
         sequence.prev_survey_id,
         previous.mean_score as prev_mean_score,
+        scores.std_error,
+        previous.std_error as prev_std_error,
         scores.mean_score - previous.mean_score as delta_abs,
         (scores.mean_score - previous.mean_score) / nullif(previous.mean_score, 0) as delta_rel,
         coalesce(previous.is_suppressed, false) as prev_suppressed,
-        scores.std_error,
-        previous.std_error as prev_std_error,
         -- 95 % interval of the change, the two surveys taken as independent samples (mostly the same people
         -- answer both, which makes the true interval narrower: this one errs on the cautious side)
         scores.mean_score - previous.mean_score
