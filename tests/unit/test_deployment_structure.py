@@ -61,6 +61,11 @@ def environment(service: str) -> dict[str, str]:
     return {k: str(v) for k, v in env.items()}
 
 
+def interpolate(value: str) -> str:
+    """What `docker compose` makes of ``${VAR:-default}`` when neither the shell nor .env sets VAR."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", lambda m: m.group(1), value)
+
+
 def command(service: str) -> list[str]:
     cmd = services()[service]["command"]
     return shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
@@ -344,8 +349,11 @@ def test_database_urls_point_at_the_postgres_service(service):
         assert parts.username == pg_env["POSTGRES_USER"]
     assert environment("postgres")["POSTGRES_DB"] == WAREHOUSE_DB
     assert env["NOVORA_DAGSTER_STORAGE_URL"] == sqlalchemy_url(env["NOVORA_DAGSTER_DATABASE_URL"])
-    config = load_config(env)
+    config = load_config({k: interpolate(v) for k, v in env.items()})
     assert not config.embedded and str(config.landing) == "/data/landing"
+    # Out of the box, alert email goes to the bundled mail catcher; no webhook until one is configured.
+    assert (config.smtp.host, config.smtp.port, config.smtp.security) == ("mailpit", 1025, "none")
+    assert config.webhook_url == ""
 
 
 def test_app_knows_where_the_dagster_ui_is():
