@@ -1,0 +1,1 @@
+"""Alerts: the rules of SPEC section 4 over the marts, their lifecycle, and notifications that arrive once."""
