@@ -50,3 +50,9 @@ def rollup_models() -> dg.AutomationCondition:
     some_survey_built = dg.AutomationCondition.any_deps_match(~dg.AutomationCondition.missing()).allow(SURVEY_MODELS)
     missing_deps = dg.AutomationCondition.any_deps_missing().ignore(SURVEY_MODELS | EXTERNAL_SOURCES)
     return _base(missing_deps, "rollup_models") & some_survey_built
+
+
+def alert_evaluation() -> dg.AutomationCondition:
+    """The alerts asset: re-evaluated whenever a mart it reads was rebuilt (a new survey, a corrected
+    re-delivery, a changed min_n), once every mart it reads exists."""
+    return _base(dg.AutomationCondition.any_deps_missing().ignore(EXTERNAL_SOURCES), "alert_evaluation")

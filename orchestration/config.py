@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +18,22 @@ WORKSPACE_FILE = PROJECT_ROOT / "workspace.yaml"
 
 WAREHOUSE_DB = "novora"
 DAGSTER_DB = "dagster"
+
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where alert email goes out: ``NOVORA_SMTP_*``."""
+
+    host: str
+    port: int = 25
+    security: str = "none"  # starttls | ssl | none
+    user: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = "novora@localhost"
+    timeout_seconds: int = 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,10 @@ class NovoraConfig:
     embedding_model_name: str = "all-MiniLM-L6-v2"
     embedding_device: str = "cpu"
     embedding_batch_size: int = 64
+    # Notifications (SPEC section 5): SMTP for email, a Slack-compatible incoming webhook. A channel is used when
+    # it is listed in app.settings notification_channels and configured here.
+    smtp: SmtpConfig | None = None
+    webhook_url: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -61,7 +81,8 @@ class NovoraConfig:
 def load_config(env: Mapping[str, str] | None = None) -> NovoraConfig:
     """Read ``NOVORA_HOME``, ``NOVORA_LANDING``, ``NOVORA_DATABASE_URL``, ``NOVORA_DAGSTER_DATABASE_URL``,
     ``NOVORA_DAGSTER_URL``, ``NOVORA_DEBUG`` and ``NOVORA_EMBEDDING_MODEL_PATH`` / ``_NAME`` / ``_DEVICE`` /
-    ``_BATCH_SIZE``."""
+    ``_BATCH_SIZE``, and for notifications ``NOVORA_SMTP_HOST`` / ``_PORT`` / ``_SECURITY`` / ``_USER`` /
+    ``_PASSWORD`` / ``_FROM`` and ``NOVORA_WEBHOOK_URL``."""
     env = os.environ if env is None else env
     home = Path(env.get("NOVORA_HOME") or ".novora").expanduser().resolve()
     landing_raw = env.get("NOVORA_LANDING")
@@ -79,7 +100,32 @@ def load_config(env: Mapping[str, str] | None = None) -> NovoraConfig:
         embedding_model_name=env.get("NOVORA_EMBEDDING_MODEL_NAME") or "all-MiniLM-L6-v2",
         embedding_device=env.get("NOVORA_EMBEDDING_DEVICE") or "cpu",
         embedding_batch_size=_positive_int(env, "NOVORA_EMBEDDING_BATCH_SIZE", 64),
+        smtp=_smtp(env),
+        webhook_url=_webhook_url(env),
     )
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpConfig | None:
+    host = (env.get("NOVORA_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    security = (env.get("NOVORA_SMTP_SECURITY") or "none").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise ValueError(f"NOVORA_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, not {security!r}")
+    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+    user, password = env.get("NOVORA_SMTP_USER") or "", env.get("NOVORA_SMTP_PASSWORD") or ""
+    if password and not user:
+        raise ValueError("NOVORA_SMTP_PASSWORD is set but NOVORA_SMTP_USER is not")
+    return SmtpConfig(host=host, port=_positive_int(env, "NOVORA_SMTP_PORT", default_port), security=security,
+                      user=user, password=password,
+                      sender=(env.get("NOVORA_SMTP_FROM") or "").strip() or f"novora@{host}")
+
+
+def _webhook_url(env: Mapping[str, str]) -> str:
+    url = (env.get("NOVORA_WEBHOOK_URL") or "").strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise ValueError(f"NOVORA_WEBHOOK_URL must be an http:// or https:// address, not {url!r}")
+    return url
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -107,6 +153,12 @@ def child_environment(config: NovoraConfig, base: Mapping[str, str] | None = Non
     env["NOVORA_EMBEDDING_MODEL_NAME"] = config.embedding_model_name
     env["NOVORA_EMBEDDING_DEVICE"] = config.embedding_device
     env["NOVORA_EMBEDDING_BATCH_SIZE"] = str(config.embedding_batch_size)
+    if config.smtp:
+        env.update({"NOVORA_SMTP_HOST": config.smtp.host, "NOVORA_SMTP_PORT": str(config.smtp.port),
+                    "NOVORA_SMTP_SECURITY": config.smtp.security, "NOVORA_SMTP_USER": config.smtp.user,
+                    "NOVORA_SMTP_PASSWORD": config.smtp.password, "NOVORA_SMTP_FROM": config.smtp.sender})
+    if config.webhook_url:
+        env["NOVORA_WEBHOOK_URL"] = config.webhook_url
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     env.setdefault("DO_NOT_TRACK", "1")

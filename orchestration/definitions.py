@@ -2,21 +2,29 @@
 
 import dagster as dg
 
+from assets.alerts.assets import alert_assets
 from assets.ingestion.assets import ingestion_assets
 from assets.nlp.assets import nlp_assets
 from orchestration.config import load_config
 from orchestration.dbt import build_dbt_assets
 from orchestration.jobs import jobs
 from orchestration.resources import resources_for
-from orchestration.sensors import landing_sensor, warehouse_automation_sensor
+from orchestration.sensors import (
+    alert_notifications_sensor,
+    alert_settings_sensor,
+    landing_sensor,
+    run_failure_notifications,
+    warehouse_automation_sensor,
+)
 
 
 def build_definitions(config=None) -> dg.Definitions:
     config = config or load_config()
     return dg.Definitions(
-        assets=[*ingestion_assets, *nlp_assets, *build_dbt_assets()],
+        assets=[*ingestion_assets, *nlp_assets, *build_dbt_assets(), *alert_assets],
         jobs=jobs,
-        sensors=[landing_sensor, warehouse_automation_sensor],
+        sensors=[landing_sensor, warehouse_automation_sensor, alert_notifications_sensor, alert_settings_sensor,
+                 run_failure_notifications],
         resources=resources_for(config),
     )
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.alerts.assets import alert_assets
 from assets.ingestion.assets import invitations, org, responses, survey_definition
 from assets.nlp.assets import nlp_assets
 from orchestration.dbt import SURVEY_PARTITION_TAG
@@ -43,4 +44,10 @@ build_marts_job = dg.define_asset_job(
     description="dbt build of the hierarchy, suppression and marts over every survey, with their tests as checks.",
 )
 
-jobs = [ingest_org_job, ingest_survey_job, build_survey_job, enrich_comments_job, build_marts_job]
+evaluate_alerts_job = dg.define_asset_job(
+    "evaluate_alerts",
+    selection=dg.AssetSelection.assets(*alert_assets),
+    description="Evaluate the alert rules over the marts: new issues open, resolved ones close, none duplicates.",
+)
+
+jobs = [ingest_org_job, ingest_survey_job, build_survey_job, enrich_comments_job, build_marts_job, evaluate_alerts_job]

@@ -99,6 +99,44 @@ class LandingZone(dg.ConfigurableResource):
         return Path(self.path)
 
 
+class NotifierResource(dg.ConfigurableResource):
+    """The notification channels (SPEC section 5): SMTP for email, a Slack-compatible webhook. Empty host or URL:
+    that channel is not configured. Secrets come from the environment (shown as variables in Dagster UI)."""
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    webhook_url: str = ""
+    dagster_url: str = "http://127.0.0.1:3000"
+
+    def transports(self):
+        from assets.alerts.delivery import Transports
+        from orchestration.config import SmtpConfig
+
+        smtp = (SmtpConfig(host=self.smtp_host, port=self.smtp_port, security=self.smtp_security,
+                           user=self.smtp_user, password=self.smtp_password, sender=self.smtp_from)
+                if self.smtp_host else None)
+        return Transports(smtp=smtp, webhook_url=self.webhook_url)
+
+
+def _secret(name: str, value: str):
+    """The value as a Dagster EnvVar when the environment holds it (so Dagster UI never displays it)."""
+    return dg.EnvVar(name) if value and os.environ.get(name) == value else value
+
+
+def notifier_for(config: NovoraConfig) -> NotifierResource:
+    smtp = config.smtp
+    return NotifierResource(
+        smtp_host=smtp.host if smtp else "", smtp_port=smtp.port if smtp else 25,
+        smtp_security=smtp.security if smtp else "none", smtp_user=smtp.user if smtp else "",
+        smtp_password=_secret("NOVORA_SMTP_PASSWORD", smtp.password if smtp else ""),
+        smtp_from=smtp.sender if smtp else "", webhook_url=_secret("NOVORA_WEBHOOK_URL", config.webhook_url),
+        dagster_url=config.dagster_url)
+
+
 def resources_for(config: NovoraConfig) -> dict[str, dg.ConfigurableResource]:
     """The resources of the code location for a configuration (also used by tests with a temporary home)."""
     from dagster_dbt import DbtCliResource
@@ -108,6 +146,7 @@ def resources_for(config: NovoraConfig) -> dict[str, dg.ConfigurableResource]:
     return {
         "warehouse": WarehouseResource(novora_home=str(config.home), database_url=config.database_url or ""),
         "landing": LandingZone(path=str(config.landing)),
+        "notifier": notifier_for(config),
         "embedder": EmbeddingModel(model_path=config.embedding_model_path, model_name=config.embedding_model_name,
                                    batch_size=config.embedding_batch_size, device=config.embedding_device),
         "dbt": DbtCliResource(

@@ -1,8 +1,8 @@
 """``novora materialize``: one in-process pass over the whole asset graph, recorded in Dagster's storage.
 
 Order: the org, then every survey partition found in the landing zone (its raw tables, then its dbt models,
-then its comments), then the marts. Runs go to the same instance the UI reads, so they appear in Dagster UI's
-run history and asset catalog.
+then its comments), then the marts, then the alerts. Runs go to the same instance the UI reads, so they appear
+in Dagster UI's run history and asset catalog.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from orchestration.jobs import (
     build_marts_job,
     build_survey_job,
     enrich_comments_job,
+    evaluate_alerts_job,
     ingest_org_job,
     ingest_survey_job,
 )
@@ -157,6 +158,7 @@ def materialize_all(
         # Comments of every survey in one run as well: the embedding model loads once.
         run("comments", enrich_comments_job.name, tags=survey_range)
     run("marts", build_marts_job.name)
+    run("alerts", evaluate_alerts_job.name)
     if not verbose:
         echo(f"(Dagster and dbt output: {log_path})")
     return MaterializeSummary(steps)

@@ -1,15 +1,20 @@
-"""Sensors: ``landing_sensor`` turns deliveries in the landing zone into exactly the runs they need."""
+"""Sensors: ``landing_sensor`` turns deliveries in the landing zone into exactly the runs they need; the
+alert sensors send notifications, re-evaluate on changed thresholds and tell admins about failed runs."""
 
 
 import json
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from assets.alerts.delivery import deliver_due, load_notify_settings, notify_pending, plan_run_failure, usable_channels
+from assets.alerts.evaluate import settings_changed
+from assets.alerts.rules import SettingsError
 from assets.ingestion.landing import WatchState, plan
-from orchestration.jobs import ingest_org_job, ingest_survey_job
+from orchestration.jobs import evaluate_alerts_job, ingest_org_job, ingest_survey_job
 from orchestration.partitions import survey_partitions
-from orchestration.resources import LandingZone, WarehouseResource
+from orchestration.resources import LandingZone, NotifierResource, WarehouseResource
 
 _ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -70,9 +75,66 @@ def landing_sensor(
 # created stopped), so a survey delivered through the landing sensor reaches the warehouse without a click.
 warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
     "warehouse_automation",
-    target=dg.AssetSelection.groups("nlp", "staging", "intermediate", "marts"),
+    target=dg.AssetSelection.groups("nlp", "staging", "intermediate", "marts", "alerts"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description=("Masks, embeds and classifies a survey's comments and rebuilds the dbt models (running their "
-                 "tests) when the raw tables under them change."),
+    description=("Masks, embeds and classifies a survey's comments, rebuilds the dbt models (running their "
+                 "tests) when the raw tables under them change, and re-evaluates the alerts after the marts."),
 )
+
+
+@dg.sensor(
+    name="alert_notifications",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=("Plans a notification for every new open alert (manager, admins for high severity, the webhook) "
+                 "and sends what is due: once per alert, channel and recipient, retrying transient failures."),
+)
+def alert_notifications_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                               notifier: NotifierResource) -> dg.SkipReason:
+    with warehouse.connect() as conn:
+        try:
+            result = notify_pending(conn, notifier.transports())
+        except SettingsError as error:
+            return dg.SkipReason(f"notifications paused: {error}")
+    if result.planned or result.delivery.sent or result.delivery.failed:
+        context.log.info(result.summary())
+    return dg.SkipReason(result.summary())
+
+
+@dg.sensor(
+    name="alert_settings",
+    job=evaluate_alerts_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Re-evaluates the alerts when their thresholds, severities or min_n change in app.settings.",
+)
+def alert_settings_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    with warehouse.connect() as conn:
+        try:
+            changed = settings_changed(conn)
+        except SettingsError as error:
+            return dg.SkipReason(f"alert settings cannot be used: {error}")
+    if changed is None:
+        return dg.SkipReason("alert settings unchanged since the latest evaluation")
+    return dg.RunRequest(run_key=f"settings:{changed}", tags={"novora/trigger": "alert_settings"})
+
+
+@dg.run_failure_sensor(
+    name="run_failure_notifications",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Tells the admins (email) and the webhook when any Novora run fails.",
+)
+def run_failure_notifications(context: dg.RunFailureSensorContext, warehouse: WarehouseResource,
+                              notifier: NotifierResource) -> None:
+    run = context.dagster_run
+    error = context.failure_event.message or ""
+    transports = notifier.transports()
+    with warehouse.connect() as conn:
+        settings = load_notify_settings(conn)
+        channels, _ = usable_channels(settings, transports)
+        planned = plan_run_failure(conn, run.run_id, run.job_name, error, channels, notifier.dagster_url,
+                                   now=datetime.now(UTC))
+        report = deliver_due(conn, transports, settings)
+    context.log.info(f"run {run.run_id} of {run.job_name} failed: {planned} notifications; {report.summary()}")
