@@ -10,6 +10,10 @@ refresh (O(all history)) must give exactly the marts the incremental path gave.
 The benchmark has its own NOVORA_HOME (its own embedded server and landing zone) and its own dbt target folder,
 so it never touches the demo's data or the project's dbt/target, and it starts from an empty schema every time
 so that runs are comparable.
+
+Then the alerts (orchestration/bench_alerts.py): every rule over the year of surveys, the year's notifications
+sent to local receivers, and, unless ``live`` is off, one more survey (generated with the others and held back)
+dropped into the landing zone while the real Dagster daemon runs, timed from landing to its alert emails.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -327,8 +332,21 @@ def bench_dbt(conn: psycopg.Connection, landing: Path, dbt: BenchDbt, survey_ids
 # ---------------------------------------------------------------- the benchmark
 
 
+def hold_back(landing: Path, survey_id: str, folder: Path) -> Path:
+    """Move a generated survey out of the landing zone (it lands later, while the daemon runs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / survey_id
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(landing / "surveys" / survey_id, target)
+    return target
+
+
 def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progress, surveys: int = 12,
-              check_full_refresh: bool = False, comments_only: bool = False) -> dict:
+              check_full_refresh: bool = False, comments_only: bool = False, live: bool = True) -> dict:
+    """Every stage on a fresh warehouse; with ``live``, one survey more is generated and held back, to land
+    while the real daemon runs (orchestration/bench_alerts.py)."""
+    from orchestration.bench_alerts import bench_alert_evaluation, bench_live
     from orchestration.bench_nlp import bench_comments
     from orchestration.synthetic import GenerateOptions, generate
 
@@ -340,12 +358,18 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progres
     seconds: dict[str, float] = {}
 
     surveys = 1 if comments_only else surveys
-    progress(f"generating {teams} teams x {employees_per_team} employees and {surveys} surveys ...")
+    live = live and not comments_only
+    generated = surveys + 1 if live else surveys
+    if (home / "landing").exists():  # surveys of an earlier run with more of them must not be loaded
+        shutil.rmtree(home / "landing")
+    progress(f"generating {teams} teams x {employees_per_team} employees and {generated} surveys ...")
     started = time.perf_counter()
     report = generate(config.landing, GenerateOptions(teams=teams, employees_per_team=employees_per_team,
-                                                      surveys=surveys, participation=1.0))
+                                                      surveys=generated, participation=1.0))
     seconds["generate"] = time.perf_counter() - started
-    first = report.surveys[0]
+    held = hold_back(config.landing, report.surveys[-1], home / "held") if live else None
+    loaded = report.surveys[:surveys]
+    first = loaded[0]
 
     url = database.ensure_server(config)
     migrate.reset(url)
@@ -356,15 +380,19 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progres
         figures["comments"] = bench_comments(conn, first, progress)
         if comments_only:
             return figures
-        dbt_result = bench_dbt(conn, config.landing, dbt, report.surveys, seconds, progress, check_full_refresh)
+        dbt_result = bench_dbt(conn, config.landing, dbt, loaded, seconds, progress, check_full_refresh)
+        figures["alerts"] = bench_alert_evaluation(conn, progress)
+    if held is not None:
+        figures["live"] = bench_live(config, url, held, loaded, progress)
 
     copy_seconds = seconds.get("responses_load_seconds", 0.0)
     figures.update({
         "scale": {"teams": report.teams, "employees": report.employees, "survey_id": first,
                   "responses": first_responses, "answer_rows_delivered": responses.rows_delivered,
                   "answer_rows_loaded": responses.rows_loaded, "answer_rows_rejected": responses.rows_rejected,
-                  "invitations_loaded": invitations.rows_loaded, "surveys": len(report.surveys),
-                  "last_survey_id": report.surveys[-1], "responses_all_surveys": report.responses},
+                  "invitations_loaded": invitations.rows_loaded, "surveys": len(loaded),
+                  "last_survey_id": loaded[-1], "responses_generated": report.responses,
+                  "held_back_survey_id": None if held is None else held.name},
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "rates": {
             "copy_load_rows_per_second": round(responses.rows_loaded / copy_seconds) if copy_seconds else None,

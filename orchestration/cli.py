@@ -172,16 +172,19 @@ def docs(port: int, no_serve: bool) -> None:
               help="Also rebuild everything with dbt --full-refresh and compare the marts (slow: all history).")
 @click.option("--comments-only", is_flag=True,
               help="Only one survey: ingestion and the comment stages (masking, embeddings cold/warm, sentiment).")
+@click.option("--no-live", is_flag=True,
+              help="Skip the live stage (a new survey landing while dagster-daemon runs, timed to its alert emails).")
 def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, full_refresh_check: bool,
-          comments_only: bool) -> None:
+          comments_only: bool, no_live: bool) -> None:
     """Time ingestion of a benchmark-size survey, its comments (masking, embeddings cold and warm, sentiment,
-    themes) and dbt's cost per survey (first vs last); JSON on stdout."""
+    themes), dbt's cost per survey (first vs last), alert evaluation over the year and, with the real daemon, a
+    new survey's way from landing to its alert emails; JSON on stdout."""
     from orchestration.bench import run_bench
 
     config = load_config()
     bench_home = (home or config.home / "bench").resolve()
     figures = run_bench(bench_home, teams=teams, employees_per_team=employees_per_team, surveys=surveys,
-                        check_full_refresh=full_refresh_check, comments_only=comments_only,
+                        check_full_refresh=full_refresh_check, comments_only=comments_only, live=not no_live,
                         progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(figures, indent=2))
 

@@ -38,13 +38,28 @@ def services(host: str, dagster_port: int, app_port: int) -> list[Service]:
         Service("dagster-webserver",
                 [str(bin_dir / "dagster-webserver"), "-h", host, "-p", str(dagster_port), "-w", str(WORKSPACE_FILE)],
                 f"http://{shown_host}:{dagster_port}/server_info"),
-        Service("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(WORKSPACE_FILE)], ""),
+        daemon_service(),
         Service("streamlit",
                 [str(bin_dir / "streamlit"), "run", str(PROJECT_ROOT / "dashboards" / "app.py"),
                  "--server.address", host, "--server.port", str(app_port), "--server.headless", "true",
                  "--browser.gatherUsageStats", "false"],
                 f"http://{shown_host}:{app_port}/_stcore/health"),
     ]
+
+
+def daemon_service() -> Service:
+    """dagster-daemon: sensors, automation and the run queue (it has no URL; Dagster records its heartbeat)."""
+    return Service("dagster-daemon", [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
+                                      str(WORKSPACE_FILE)], "")
+
+
+def launch(service: Service, env: dict[str, str], log_path: Path) -> Service:
+    """Start the service in a process group of its own (so stopping it stops its code servers and runs too),
+    its output appended to ``log_path``."""
+    service.log = log_path.open("a", encoding="utf-8")
+    service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, stdout=service.log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+    return service
 
 
 def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) -> bool:
@@ -127,10 +142,7 @@ def run_demo(
     previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         for service in services(host, dagster_port, app_port):
-            service.log = (config.logs / f"{service.name}.log").open("a", encoding="utf-8")  # noqa: SIM115
-            service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, stdout=service.log,
-                                               stderr=subprocess.STDOUT, start_new_session=True)
-            running.append(service)
+            running.append(launch(service, env, config.logs / f"{service.name}.log"))
         for service in running:
             assert service.process is not None
             if service.health_url and not wait_healthy(service.health_url, service.process):

@@ -12,7 +12,7 @@ from assets.alerts.delivery import deliver_due, load_notify_settings, notify_pen
 from assets.alerts.evaluate import settings_changed
 from assets.alerts.rules import SettingsError
 from assets.ingestion.landing import WatchState, plan
-from orchestration.jobs import evaluate_alerts_job, ingest_org_job, ingest_survey_job
+from orchestration.jobs import evaluate_alerts_job, ingest_org_job, land_survey_job
 from orchestration.partitions import survey_partitions
 from orchestration.resources import LandingZone, NotifierResource, WarehouseResource
 
@@ -37,10 +37,11 @@ def org_run_active(instance: dg.DagsterInstance) -> bool:
 
 @dg.sensor(
     name="landing_sensor",
-    jobs=[ingest_org_job, ingest_survey_job],
+    jobs=[ingest_org_job, land_survey_job],
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Registers new survey partitions and requests a run for each new or changed delivery.",
+    description=("Registers new survey partitions and requests one land_survey run (raw tables, dbt models, "
+                 "comments) for each new or changed survey delivery."),
 )
 def landing_sensor(
     context: dg.SensorEvaluationContext, landing: LandingZone, warehouse: WarehouseResource
@@ -56,7 +57,7 @@ def landing_sensor(
         requests.append(dg.RunRequest(run_key=f"org:{decision.run_org}", job_name=ingest_org_job.name,
                                       tags={"novora/trigger": "landing_sensor"}))
     for survey_id, key in decision.run_surveys.items():
-        requests.append(dg.RunRequest(run_key=f"survey:{survey_id}:{key}", job_name=ingest_survey_job.name,
+        requests.append(dg.RunRequest(run_key=f"survey:{survey_id}:{key}", job_name=land_survey_job.name,
                                       partition_key=survey_id, tags={"novora/trigger": "landing_sensor"}))
     if decision.deferred:
         context.log.info(f"waiting for the org run before loading: {', '.join(decision.deferred)}")
@@ -120,6 +121,20 @@ def alert_settings_sensor(context: dg.SensorEvaluationContext, warehouse: Wareho
     return dg.RunRequest(run_key=f"settings:{changed}", tags={"novora/trigger": "alert_settings"})
 
 
+def run_failure_reason(instance: dg.DagsterInstance, run_id: str, fallback: str) -> str:
+    """What went wrong: the first failed step's innermost error (e.g. "SettingsError: setting ... must be a
+    number"), not the run's "Steps failed: [...]"; the run's own message when no step failed."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE, limit=1).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        error = event.step_failure_data.error if event and event.step_failure_data else None
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None and error.message.strip():
+            return error.message.strip()
+    return fallback
+
+
 @dg.run_failure_sensor(
     name="run_failure_notifications",
     minimum_interval_seconds=30,
@@ -129,7 +144,7 @@ def alert_settings_sensor(context: dg.SensorEvaluationContext, warehouse: Wareho
 def run_failure_notifications(context: dg.RunFailureSensorContext, warehouse: WarehouseResource,
                               notifier: NotifierResource) -> None:
     run = context.dagster_run
-    error = context.failure_event.message or ""
+    error = run_failure_reason(context.instance, run.run_id, context.failure_event.message or "")
     transports = notifier.transports()
     with warehouse.connect() as conn:
         settings = load_notify_settings(conn)

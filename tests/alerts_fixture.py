@@ -26,6 +26,7 @@ duo together hold 4 respondents, so the org row needs no complementary suppressi
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 Respondent = tuple[int, int, int, str | None]
@@ -84,6 +85,24 @@ RESPONSES: dict[str, dict[str, list[Respondent]]] = {
     },
 }
 
+# (type, survey, team, driver or theme) -> (value, significant?) of every alert the fixture must raise, worked
+# out by hand from RESPONSES
+EXPECTED = {
+    ("LOW_SCORE", "2026-01", "low", "recognition"): (Decimal(5), None),
+    ("LOW_SCORE", "2026-02", "low", "recognition"): (Decimal(5), None),
+    ("LOW_SCORE", "2026-03", "low", "recognition"): (Decimal(5), None),
+    ("RECURRING", "2026-03", "low", "recognition"): (Decimal(3), None),
+    ("LOW_SCORE", "2026-02", "rel", "growth"): (Decimal("5.5"), None),
+    ("BIG_DROP_ABS", "2026-02", "drop", "growth"): (Decimal("-1.5"), True),       # 8.5 -> 7.0
+    ("BIG_DROP_REL", "2026-02", "drop", "growth"): (Decimal(-3) / 17, True),      # -1.5 / 8.5
+    ("BIG_DROP_REL", "2026-02", "rel", "growth"): (Decimal(-2) / 13, False),      # -1.0 / 6.5
+    ("ENPS_NEG", "2026-01", "neg", None): (Decimal(-100) / 3, None),             # 1 promoter, 3 detractors of 6
+    ("LOW_PARTICIPATION", "2026-02", "part", None): (Decimal("0.5"), None),       # 5 of 10
+    ("PARTICIPATION_DROP", "2026-02", "part", None): (Decimal("-0.375"), None),   # 0.8 -> 0.5
+    ("NEG_SENT_SPIKE", "2026-01", "sad", "workload"): (Decimal("0.6"), None),     # 3 of 5 comments
+}
+HIGH = {"LOW_SCORE", "ENPS_NEG", "NEG_SENT_SPIKE", "RECURRING"}  # SPEC's default severities; the rest are medium
+
 QUESTIONS = [
     {"question_id": "rec_1", "type": "likert", "driver_id": "recognition", "text": "I get recognition for good work."},
     {"question_id": "gro_1", "type": "likert", "driver_id": "growth", "text": "I have chances to grow here."},
@@ -98,6 +117,29 @@ def employee_ids(team_id: str) -> list[str]:
 
 def manager_of(team_id: str) -> str:
     return employee_ids(team_id)[0]
+
+
+def address(employee_id: str) -> str:
+    return f"{employee_id.lower()}@acme.example"
+
+
+def expected_mail(survey_ids: set[str] | None = None) -> list[tuple[str, str]]:
+    """(recipient, subject) of every alert email, sorted: each alert to its team's manager, a high-severity one
+    to the admin too. ``survey_ids`` limits it to the alerts of those surveys."""
+    mail = []
+    for alert_type, survey_id, team, _ in EXPECTED:
+        if survey_ids is not None and survey_id not in survey_ids:
+            continue
+        subject = f"[Novora] {'HIGH' if alert_type in HIGH else 'MEDIUM'} {alert_type}: Team {team}, {survey_id}"
+        mail.append((address(manager_of(team)), subject))
+        if alert_type in HIGH:
+            mail.append((address(ADMIN), subject))
+    return sorted(mail)
+
+
+def mail_keys(mails) -> list[tuple[str, str]]:
+    """(recipient, subject) of each received mail, sorted: a duplicate shows as a repeated pair."""
+    return sorted((recipient, m.subject) for m in mails for recipient in m.recipients)
 
 
 def invited(survey_id: str, team_id: str) -> int:

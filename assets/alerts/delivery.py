@@ -115,7 +115,7 @@ def usable_channels(settings: notify.NotifySettings, transports: Transports) -> 
 
 def _admins(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in conn.execute("select employee_id from raw.employees where dashboard_role = 'admin' "
-                                       "and active order by employee_id")]
+                                       "and is_active order by employee_id")]
 
 
 def _insert(conn, subject_column: str, subject_id, planned: notify.Planned, due: datetime) -> int:
@@ -200,7 +200,7 @@ def _addresses(conn: psycopg.Connection, employee_ids: set[str]) -> dict[str, st
     if not employee_ids:
         return {}
     return dict(conn.execute("select employee_id, email from raw.employees where employee_id = any(%s) "
-                             "and active and coalesce(email, '') <> ''", (list(employee_ids),)).fetchall())
+                             "and is_active and coalesce(email, '') <> ''", (list(employee_ids),)).fetchall())
 
 
 def _record(conn, rows: Sequence[dict], error: DeliveryError | None, settings: notify.NotifySettings,

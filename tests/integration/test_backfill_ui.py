@@ -1,7 +1,6 @@
 """A survey backfill launched the way Dagster UI launches it (its GraphQL API), run by the real daemon."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 from orchestration.config import PROJECT_ROOT, WORKSPACE_FILE, child_environment
 from orchestration.definitions import build_definitions
 from orchestration.instance import storage_environment
+from orchestration.receivers import free_port
 from orchestration.runner import open_instance
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -37,12 +37,6 @@ query Status($id: String!) {
     ... on PythonError { message }
   }
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def graphql(port: int, query: str, variables: dict) -> dict:

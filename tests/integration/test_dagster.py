@@ -37,8 +37,8 @@ def test_definitions_load_with_partitioned_ingestion_and_dbt_assets(novora_confi
     assert {"rows_reconcile", "contract"} <= check_names
     assert any(name.startswith("unique") for name in check_names)  # dbt tests surface as asset checks
     assert defs.resolve_sensor_def("landing_sensor")
-    assert {j.name for j in defs.resolve_all_job_defs()} >= {"ingest_org", "ingest_survey", "build_survey",
-                                                            "build_marts"}
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"ingest_org", "ingest_survey", "land_survey",
+                                                            "build_survey", "build_marts"}
     # the survey's dbt models share the ingestion's partitions; the marts are unpartitioned
     assert graph.get(dg.AssetKey(["staging", "stg_raw__responses"])).partitions_def.name == "survey"
     assert graph.get(dg.AssetKey(["intermediate", "int_answers_scored"])).partitions_def.name == "survey"
@@ -74,7 +74,8 @@ def test_materialize_loads_everything_and_a_second_pass_changes_nothing(
     defs = build_definitions(novora_config)
     first = materialize_all(novora_config, defs, echo=lambda m: None)
     assert first.ok, [(s.name, s.error, s.failed_checks) for s in first.steps]
-    assert [s.name for s in first.steps] == ["org", "survey 2026-01", "survey models", "comments", "marts"]
+    assert [s.name for s in first.steps] == ["org", "survey 2026-01", "survey models", "comments", "marts",
+                                              "alerts"]
     assert "raw/responses:contract" in first.steps[1].warnings  # bad rows are reported, not fatal
     assert scalar(conn, "select count(*) from raw.responses") == 11
     assert scalar(conn, "select count(*) from staging.stg_raw__responses") == 11
@@ -173,7 +174,7 @@ def test_landing_sensor_registers_partitions_and_requests_exact_runs(novora_conf
     assert first.dynamic_partitions_requests[0].partition_keys == ["2026-01"]
     instance.add_dynamic_partitions("survey", ["2026-01"])
     second = evaluate(first.cursor)
-    assert [(r.job_name, r.partition_key) for r in second.run_requests] == [("ingest_survey", "2026-01")]
+    assert [(r.job_name, r.partition_key) for r in second.run_requests] == [("land_survey", "2026-01")]
     assert second.run_requests[0].run_key.startswith("survey:2026-01:")
     third = evaluate(second.cursor)
     assert third.run_requests == [] and third.dynamic_partitions_requests == []
