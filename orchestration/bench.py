@@ -383,7 +383,11 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progres
         dbt_result = bench_dbt(conn, config.landing, dbt, loaded, seconds, progress, check_full_refresh)
         figures["alerts"] = bench_alert_evaluation(conn, progress)
     if held is not None:
-        figures["live"] = bench_live(config, url, held, loaded, progress)
+        try:
+            figures["live"] = bench_live(config, url, held, loaded, progress)
+        except Exception as error:  # the figures measured so far still come out; the CLI exits non-zero
+            progress(f"live stage failed: {type(error).__name__}: {error}")
+            figures["live"] = {"error": f"{type(error).__name__}: {error}"}
 
     copy_seconds = seconds.get("responses_load_seconds", 0.0)
     figures.update({

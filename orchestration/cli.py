@@ -187,6 +187,8 @@ def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, 
                         check_full_refresh=full_refresh_check, comments_only=comments_only, live=not no_live,
                         progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(figures, indent=2))
+    if isinstance(figures.get("live"), dict) and "error" in figures["live"]:
+        raise UserError(f"bench: the live stage failed: {figures['live']['error']}")
 
 
 # ---------------------------------------------------------------- entry point

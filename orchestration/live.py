@@ -6,9 +6,9 @@ request, exactly as in production; nothing here clicks or calls a job. ``novora 
 the latency from a survey folder landing to its first alert email at benchmark scale; the integration tests use
 it to check that a dropped survey folder leads to alerts and emails without manual action.
 
-The milestones are polled once a second from the warehouse (the survey's rows in ``raw``, in the marts, its
-alerts, its notifications), so their resolution is one second; the first email's time is the moment the SMTP
-receiver got it.
+The warehouse is polled once a second. The survey's rows in ``raw``, its survey models and its marts are
+timed by that poll (one second's resolution); the evaluation that found its alerts and its first and last
+notifications by the times the warehouse recorded; the first email by the moment the SMTP receiver got it.
 """
 
 from __future__ import annotations
@@ -39,13 +39,15 @@ MILESTONE_QUERIES = {
     "survey_models": "select exists (select 1 from intermediate.int_answers_scored where survey_id = %(s)s)",
     "marts": "select exists (select 1 from marts.engagement where survey_id = %(s)s)",
 }
-# an evaluation of the rules that started after the survey's marts were there, and found alerts of the survey
+# when an evaluation of the rules recorded after the survey's marts were there found alerts of the survey
 EVALUATED = """
-    select exists (select 1 from alerts.evaluations where evaluated_at >= to_timestamp(%(since)s))
-       and exists (select 1 from alerts.alerts where survey_id = %(s)s and still_holds)"""
+    select min(evaluated_at) from alerts.evaluations where evaluated_at >= to_timestamp(%(since)s)
+    and exists (select 1 from alerts.alerts where survey_id = %(s)s and still_holds)"""
+# when the survey's first and last notifications went out
 SENT = """
-    select exists (select 1 from alerts.notifications as n join alerts.alerts as a using (alert_id)
-                   where a.survey_id = %(s)s and n.status = 'sent')"""
+    select min(n.sent_at), max(n.sent_at) from alerts.notifications as n join alerts.alerts as a using (alert_id)
+    where a.survey_id = %(s)s and n.status = 'sent'"""
+QUIET_SECONDS = 75  # two ticks of the automation sensor (30 s) and then some: nothing more is coming
 # every current alert of the survey has its notifications, and none is still waiting to go out
 ALL_NOTIFIED = """
     select not exists (select 1 from alerts.alerts as a where a.survey_id = %(s)s and a.still_holds
@@ -136,12 +138,14 @@ def _ticked_since(instance: dg.DagsterInstance, sensor_name: str, since: float) 
 
 
 def follow(config: NovoraConfig, url: str, survey_id: str, landed_at: float, receivers: Receivers,
-           timeout: float, progress: Progress = lambda m: None, poll_seconds: float = 1.0) -> Latency:
-    """Poll until the survey's alerts have all gone out after an evaluation of its marts, with no run left in
-    flight (or until ``timeout`` seconds after it landed); the milestones reached, in seconds since
-    ``landed_at``. Alerts that other assets raise earlier (comments reach their marts on a path of their own)
-    count for the first email, not for the end."""
+           timeout: float, progress: Progress = lambda m: None, poll_seconds: float = 1.0,
+           quiet_seconds: float = QUIET_SECONDS) -> Latency:
+    """Poll until the survey's alerts have all gone out after an evaluation of its marts and no run has been in
+    flight for ``quiet_seconds`` (the automation may still start one on its next tick: the comments reach their
+    marts on a path of their own), or until ``timeout`` seconds after it landed. Returns the milestones reached,
+    in seconds since ``landed_at``; ``all_notified`` is when the survey's last notification was sent."""
     reached: dict[str, float] = {}
+    quiet_since: float | None = None
 
     def reach(name: str, at: float) -> None:
         reached[name] = at - landed_at
@@ -153,14 +157,20 @@ def follow(config: NovoraConfig, url: str, survey_id: str, landed_at: float, rec
             for name, query in MILESTONE_QUERIES.items():
                 if name not in reached and _holds(conn, query, {"s": survey_id}):
                     reach(name, now)
-            if "marts" in reached and "alerts" not in reached and _holds(
-                    conn, EVALUATED, {"s": survey_id, "since": landed_at + reached["marts"] - poll_seconds}):
-                reach("alerts", now)
-            if "alerts" in reached and "notified" not in reached and _holds(conn, SENT, {"s": survey_id}):
-                reach("notified", now)
-            if "notified" in reached and _holds(conn, ALL_NOTIFIED, {"s": survey_id}) \
-                    and runs_in_flight(config) == 0:
-                reach("all_notified", now)
+            if "marts" in reached and "alerts" not in reached:
+                evaluated = conn.execute(EVALUATED, {"s": survey_id,
+                                                     "since": landed_at + reached["marts"] - poll_seconds}).fetchone()
+                if evaluated[0] is not None:
+                    reach("alerts", evaluated[0].timestamp())
+            if "alerts" in reached and "notified" not in reached:
+                first_sent = conn.execute(SENT, {"s": survey_id}).fetchone()[0]
+                if first_sent is not None:
+                    reach("notified", first_sent.timestamp())
+            settled = "notified" in reached and _holds(conn, ALL_NOTIFIED, {"s": survey_id}) \
+                and runs_in_flight(config) == 0
+            quiet_since = (quiet_since or now) if settled else None
+            if quiet_since is not None and now - quiet_since >= quiet_seconds:
+                reach("all_notified", conn.execute(SENT, {"s": survey_id}).fetchone()[1].timestamp())
                 break
             time.sleep(poll_seconds)
     mails = survey_mails(receivers.smtp.mails, survey_id)

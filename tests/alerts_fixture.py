@@ -25,9 +25,10 @@ duo together hold 4 respondents, so the org row needs no complementary suppressi
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
+
+from tests.landing_fixture import write_survey_folder
 
 Respondent = tuple[int, int, int, str | None]
 
@@ -161,11 +162,7 @@ def write_alerts_landing(root: Path, responses: dict | None = None) -> Path:
             people.append(f"{employee},{employee.lower()}@acme.example,Person {employee},{team},{role},Remote,true")
     (root / "org" / "employees.csv").write_text("\n".join(people) + "\n", encoding="utf-8")
     for survey_id, opened_at in SURVEYS.items():
-        folder = root / "surveys" / survey_id
-        folder.mkdir(parents=True, exist_ok=True)
-        definition = {"survey_id": survey_id, "title": f"Pulse {survey_id}", "opened_at": opened_at,
-                      "closed_at": opened_at.replace("T09", "T17"), "questions": QUESTIONS}
-        (folder / "survey.json").write_text(json.dumps(definition, indent=2), encoding="utf-8")
+        folder = write_survey_folder(root, survey_id, opened_at, QUESTIONS)
         invitations = ["survey_id,employee_id,team_id,invited_at"]
         answers = ["response_id,survey_id,team_id,submitted_at,question_id,score,comment"]
         submitted = opened_at.replace("09:00", "10:00")

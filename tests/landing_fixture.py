@@ -116,6 +116,17 @@ EXPECTED_RESPONSE_REJECTIONS = {
 }
 
 
+def write_survey_folder(root: Path, survey_id: str, opened_at: str, questions: list[dict]) -> Path:
+    """``surveys/<survey_id>/survey.json`` of a one-day pulse opened at ``opened_at`` (09:00, closing 17:00);
+    returns the survey's folder."""
+    folder = root / "surveys" / survey_id
+    folder.mkdir(parents=True, exist_ok=True)
+    definition = {"survey_id": survey_id, "title": f"Pulse {survey_id}", "opened_at": opened_at,
+                  "closed_at": opened_at.replace("T09", "T17"), "questions": questions}
+    (folder / "survey.json").write_text(json.dumps(definition, indent=2), encoding="utf-8")
+    return folder
+
+
 def write_landing(root: Path) -> Path:
     """Write the fixture landing zone under ``root`` and return it."""
     (root / "org").mkdir(parents=True, exist_ok=True)

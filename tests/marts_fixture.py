@@ -12,8 +12,9 @@ comments below give the sums they come from.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from tests.landing_fixture import write_survey_folder
 
 Answers = tuple[int | None, int | None, int | None, int | None]
 
@@ -118,11 +119,7 @@ def write_marts_landing(root: Path) -> Path:
     (root / "org" / "teams.csv").write_text(_teams_csv(), encoding="utf-8")
     (root / "org" / "employees.csv").write_text(_employees_csv(), encoding="utf-8")
     for survey_id, opened_at in SURVEYS.items():
-        folder = root / "surveys" / survey_id
-        folder.mkdir(parents=True, exist_ok=True)
-        definition = {"survey_id": survey_id, "title": f"Pulse {survey_id}", "opened_at": opened_at,
-                      "closed_at": opened_at.replace("T09", "T17"), "questions": QUESTIONS}
-        (folder / "survey.json").write_text(json.dumps(definition, indent=2), encoding="utf-8")
+        folder = write_survey_folder(root, survey_id, opened_at, QUESTIONS)
         (folder / "invitations.csv").write_text(_invitations_csv(survey_id), encoding="utf-8")
         (folder / "responses.csv").write_text(_responses_csv(survey_id), encoding="utf-8")
     return root

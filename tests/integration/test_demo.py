@@ -3,7 +3,6 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -11,20 +10,35 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from assets.alerts.rules import ALERT_TYPES
+from orchestration.demo import DEMO_BAD_ROWS
+from orchestration.receivers import free_port
+from orchestration.synthetic import GenerateOptions, generate
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, str]:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.read().decode()
+
+
+def assert_planted_alerts_raised(home: Path) -> None:
+    """The demo's data raises every alert type, each on the team and in the surveys the generator planted it
+    (SPEC section 8), and no team-level alert anywhere else."""
+    report = generate(home / "scenarios", GenerateOptions(bad_rows=DEMO_BAD_ROWS))  # same seed, same plan
+    planted = [s for s in report.scenarios if s.alert_type]
+    with psycopg.connect(f"postgresql://postgres:@/novora?host={home / 'pgdata'}") as conn:
+        raised = set(conn.execute("select alert_type, team_id, coalesce(driver_id, theme), survey_id "
+                                  "from alerts.alerts where scope = 'team' and still_holds").fetchall())
+    expected = {(s.alert_type, s.team_id, s.driver_id or s.theme, survey) for s in planted
+                for survey in (s.survey_ids[-1:] if s.alert_type == "RECURRING" else s.survey_ids)}
+    assert expected <= raised, sorted(expected - raised)
+    assert {r[0] for r in raised} == set(ALERT_TYPES)
+    assert {r[1] for r in raised} <= {s.team_id for s in planted}, sorted(raised)
 
 
 def test_demo_serves_dagster_and_the_app_and_stops_cleanly_on_ctrl_c():
@@ -58,6 +72,8 @@ def test_demo_serves_dagster_and_the_app_and_stops_cleanly_on_ctrl_c():
         assert status == 200
         for survey in ("2026-01", "2026-06"):
             assert (home / "landing" / "surveys" / survey / "responses.csv").exists()
+        assert "alerts: ok" in output
+        assert_planted_alerts_raised(home)
     finally:
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=120)
