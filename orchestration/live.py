@@ -151,7 +151,8 @@ def follow(config: NovoraConfig, url: str, survey_id: str, landed_at: float, rec
         reached[name] = at - landed_at
         progress(f"  {name} after {reached[name]:.0f} s")
 
-    with psycopg.connect(url, autocommit=True) as conn:
+    with dg.DagsterInstance.from_config(str(config.dagster_home)) as instance, \
+            psycopg.connect(url, autocommit=True) as conn:
         while time.time() - landed_at < timeout:
             now = time.time()
             for name, query in MILESTONE_QUERIES.items():
@@ -167,7 +168,7 @@ def follow(config: NovoraConfig, url: str, survey_id: str, landed_at: float, rec
                 if first_sent is not None:
                     reach("notified", first_sent.timestamp())
             settled = "notified" in reached and _holds(conn, ALL_NOTIFIED, {"s": survey_id}) \
-                and runs_in_flight(config) == 0
+                and _in_flight(instance) == 0
             quiet_since = (quiet_since or now) if settled else None
             if quiet_since is not None and now - quiet_since >= quiet_seconds:
                 reach("all_notified", conn.execute(SENT, {"s": survey_id}).fetchone()[1].timestamp())
@@ -188,10 +189,11 @@ def _holds(conn: psycopg.Connection, query: str, params: dict) -> bool:
 
 def runs_in_flight(config: NovoraConfig) -> int:
     """Runs queued or running in the instance (after the notifications, the pipeline should come to rest)."""
-    instance = dg.DagsterInstance.from_config(str(config.dagster_home))
-    try:
-        return len(instance.get_run_ids(filters=dg.RunsFilter(statuses=[
-            dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-            dg.DagsterRunStatus.STARTED])))
-    finally:
-        instance.dispose()
+    with dg.DagsterInstance.from_config(str(config.dagster_home)) as instance:
+        return _in_flight(instance)
+
+
+def _in_flight(instance: dg.DagsterInstance) -> int:
+    return len(instance.get_run_ids(filters=dg.RunsFilter(statuses=[
+        dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED])))
