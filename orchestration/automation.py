@@ -12,11 +12,24 @@ not fail (after a failure it waits for an upstream change rather than retrying e
 - ``rollup_models``: unpartitioned models that read survey models directly (the group rollups) wait until at
   least one survey's models exist; a survey whose models are missing (its delivery failed) does not hold
   them back, they read whatever surveys are loaded.
+
+Every one of them also waits while a landing run (``land_survey``, ``ingest_org``) is queued or in flight. Such a
+run builds the survey's models, the marts and the alerts itself, one step after another; without the wait the
+automation would start the comments and every rollup as soon as the raw tables under them were in, each in a run
+of its own, all sharing the machine's cores with the landing run and each other. The comments (and what reads
+them) follow once the landing run is over. A custom condition is Python, so the ``warehouse_automation`` sensor
+evaluates in the code location (``use_user_code_server``).
 """
 
 import warnings
 
 import dagster as dg
+
+# Runs requested by the landing sensor; their names are the jobs' (orchestration/jobs.py imports this module's
+# conditions through the assets, so the names are spelled here rather than imported from there).
+LANDING_JOBS = ("land_survey", "ingest_org")
+ACTIVE_RUN_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+           dg.DagsterRunStatus.STARTED]
 
 # Survey-partitioned assets the rollups read: the dbt models of a survey and its comments (NLP assets).
 SURVEY_MODELS = dg.AssetSelection.tag("survey_partition", "") | dg.AssetSelection.groups("nlp")
@@ -27,6 +40,29 @@ with warnings.catch_warnings():
     EXTERNAL_SOURCES = dg.AssetSelection.all(include_sources=True) - dg.AssetSelection.all()
 
 
+def landing_run_active(instance: dg.DagsterInstance) -> bool:
+    """True while a landing run is queued, starting or running."""
+    return any(instance.get_runs(filters=dg.RunsFilter(job_name=job, statuses=ACTIVE_RUN_STATUSES), limit=1)
+               for job in LANDING_JOBS)
+
+
+class NoLandingRunActive(dg.AutomationCondition):
+    """True for every candidate while no landing run is queued or in flight; false for all of them otherwise."""
+
+    @property
+    def name(self) -> str:
+        return "no_landing_run_active"
+
+    @property
+    def description(self) -> str:
+        return "no land_survey or ingest_org run is queued or in flight"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        busy = landing_run_active(context.asset_graph_view.instance)
+        return dg.AutomationResult(context, true_subset=context.get_empty_subset() if busy
+                                   else context.candidate_subset)
+
+
 def _base(missing_deps: dg.AutomationCondition, label: str) -> dg.AutomationCondition:
     changed = (dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()).since_last_handled()
     never_built = dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
@@ -35,6 +71,7 @@ def _base(missing_deps: dg.AutomationCondition, label: str) -> dg.AutomationCond
         & ~missing_deps
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
+        & NoLandingRunActive()
     ).with_label(label)
 
 

@@ -31,12 +31,14 @@ ingest_survey_job = dg.define_asset_job(
 warnings.filterwarnings("ignore", message="Asset job land_survey materializes assets with varying BackfillPolicies")
 land_survey_job = dg.define_asset_job(
     "land_survey",
-    selection=dg.AssetSelection.assets(survey_definition, invitations, responses) | _SURVEY_MODELS
-    | dg.AssetSelection.assets(*nlp_assets),
+    selection=dg.AssetSelection.assets(survey_definition, invitations, responses) | _DBT_GROUPS
+    | dg.AssetSelection.assets(*alert_assets),
     partitions_def=survey_partitions,
-    description=("What the landing sensor runs for a new or changed survey delivery: its raw tables, then its dbt "
-                 "models and its comments in the same run, so a delivery is one run, not one per hop of the "
-                 "automation; the marts and the alerts follow by automation once the run's models are built."),
+    executor_def=dg.in_process_executor,
+    description=("What the landing sensor runs for a new or changed survey delivery, step after step in one "
+                 "process: its raw tables, its dbt models, the marts over every survey and the alerts, so that a "
+                 "new survey's alerts go out minutes after it lands. Its comments (masking, embeddings, "
+                 "sentiment) and the marts that read them follow by automation once this run is over."),
 )
 
 build_survey_job = dg.define_asset_job(

@@ -24,6 +24,7 @@ import dagster as dg
 import psycopg
 from dagster._core.scheduler.instigation import TickStatus
 
+from orchestration.automation import ACTIVE_RUN_STATUSES
 from orchestration.config import NovoraConfig, child_environment
 from orchestration.demo import daemon_service, launch, stop_all
 from orchestration.instance import storage_environment
@@ -32,12 +33,16 @@ from orchestration.runner import open_instance
 
 Progress = Callable[[str], None]
 
-# raw -> survey models -> marts: when the survey's rows first appear at each stage
+# raw -> survey models -> marts, and the comments' own path (enriched, then in the marts that read them): when
+# the survey's rows first appear at each stage
 MILESTONE_QUERIES = {
     "ingested": "select exists (select 1 from raw.deliveries where survey_id = %(s)s and dataset = 'responses' "
                 "and is_current)",
     "survey_models": "select exists (select 1 from intermediate.int_answers_scored where survey_id = %(s)s)",
     "marts": "select exists (select 1 from marts.engagement where survey_id = %(s)s)",
+    "comments_enriched": "select exists (select 1 from nlp.comment_enrichment where survey_id = %(s)s)",
+    "comment_marts": "select exists (select 1 from marts.comment_insights where survey_id = %(s)s "
+                     "and n_comments > 0)",
 }
 # when an evaluation of the rules recorded after the survey's marts were there found alerts of the survey
 EVALUATED = """
@@ -72,6 +77,8 @@ class Latency:
     alerts: float | None = None
     notified: float | None = None
     first_email: float | None = None
+    comments_enriched: float | None = None
+    comment_marts: float | None = None
     all_notified: float | None = None
     emails: int = 0
 
@@ -194,6 +201,4 @@ def runs_in_flight(config: NovoraConfig) -> int:
 
 
 def _in_flight(instance: dg.DagsterInstance) -> int:
-    return len(instance.get_run_ids(filters=dg.RunsFilter(statuses=[
-        dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-        dg.DagsterRunStatus.STARTED])))
+    return len(instance.get_run_ids(filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES)))

@@ -4,6 +4,7 @@ alert sensors send notifications, re-evaluate on changed thresholds and tell adm
 
 import json
 import time
+import warnings
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -12,16 +13,10 @@ from assets.alerts.delivery import deliver_due, load_notify_settings, notify_pen
 from assets.alerts.evaluate import settings_changed
 from assets.alerts.rules import SettingsError
 from assets.ingestion.landing import WatchState, plan
+from orchestration.automation import ACTIVE_RUN_STATUSES
 from orchestration.jobs import evaluate_alerts_job, ingest_org_job, land_survey_job
 from orchestration.partitions import survey_partitions
 from orchestration.resources import LandingZone, NotifierResource, WarehouseResource
-
-_ACTIVE = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 
 
 def loaded_files(conn) -> dict[str, str]:
@@ -31,17 +26,17 @@ def loaded_files(conn) -> dict[str, str]:
 
 
 def org_run_active(instance: dg.DagsterInstance) -> bool:
-    runs = instance.get_runs(filters=dg.RunsFilter(job_name=ingest_org_job.name, statuses=_ACTIVE), limit=1)
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=ingest_org_job.name, statuses=ACTIVE_RUN_STATUSES), limit=1)
     return bool(runs)
 
 
 @dg.sensor(
     name="landing_sensor",
     jobs=[ingest_org_job, land_survey_job],
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=("Registers new survey partitions and requests one land_survey run (raw tables, dbt models, "
-                 "comments) for each new or changed survey delivery."),
+                 "marts, alerts) for each new or changed survey delivery."),
 )
 def landing_sensor(
     context: dg.SensorEvaluationContext, landing: LandingZone, warehouse: WarehouseResource
@@ -72,21 +67,26 @@ def landing_sensor(
     )
 
 
-# dbt models carry AutomationCondition.eager(); this sensor evaluates those conditions (Dagster's default one is
-# created stopped), so a survey delivered through the landing sensor reaches the warehouse without a click.
-warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
-    "warehouse_automation",
-    target=dg.AssetSelection.groups("nlp", "staging", "intermediate", "marts", "alerts"),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description=("Masks, embeds and classifies a survey's comments, rebuilds the dbt models (running their "
-                 "tests) when the raw tables under them change, and re-evaluates the alerts after the marts."),
-)
+# The dbt, comment and alert assets carry the conditions of orchestration/automation.py; this sensor evaluates
+# them (Dagster's default one is created stopped), so what the landing runs leave (a survey's comments, the marts
+# that read them) follows without a click.
+# use_user_code_server is marked beta; its warning would be printed by every CLI command that loads the code.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
+        "warehouse_automation",
+        target=dg.AssetSelection.groups("nlp", "staging", "intermediate", "marts", "alerts"),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        use_user_code_server=True,  # its conditions include Python of ours (automation.NoLandingRunActive)
+        description=("Masks, embeds and classifies a survey's comments, rebuilds the dbt models (running their "
+                     "tests) when the raw tables under them change, and re-evaluates the alerts after the marts."),
+    )
 
 
 @dg.sensor(
     name="alert_notifications",
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=("Plans a notification for every new open alert (manager, admins for high severity, the webhook) "
                  "and sends what is due: once per alert, channel and recipient, retrying transient failures."),

@@ -246,3 +246,35 @@ def test_automation_builds_the_warehouse_from_scratch(novora_config, warehouse_u
     second = _evaluate(defs=defs, instance=instance, cursor=first.cursor)
     assert {"intermediate/int_group_metric_cells", "intermediate/int_group_suppression", "marts/engagement",
             "marts/driver_scores", "marts/trends"} <= _requested(defs, second)
+
+
+def test_a_landing_run_builds_the_alerts_and_holds_the_automation(novora_config, warehouse_url, fixture_landing):
+    """land_survey takes a delivered survey through its models and the marts to the alerts in one run; while such
+    a run is queued or in flight the automation requests nothing (it would compete for the cores), and once it is
+    over, the automation picks up what the run leaves: the survey's comments."""
+    defs = build_definitions(novora_config)
+    instance = open_instance(novora_config)
+    instance.wipe_assets(list(defs.resolve_asset_graph().get_all_asset_keys()))
+    instance.add_dynamic_partitions("survey", ["2026-01"])
+    assert defs.resolve_job_def("ingest_org").execute_in_process(instance=instance).success
+    land = defs.resolve_job_def("land_survey")
+
+    in_flight = instance.create_run_for_job(job_def=land, status=dg.DagsterRunStatus.STARTED,
+                                            tags={"dagster/partition": "2026-01"})
+    try:
+        assert _requested(defs, _evaluate(defs=defs, instance=instance)) == set()
+    finally:
+        instance.delete_run(in_flight.run_id)
+    # with no landing run around, the same state asks for the org's models (the control for the line above)
+    assert {"staging/stg_raw__teams", "intermediate/int_team_hierarchy"} <= _requested(
+        defs, _evaluate(defs=defs, instance=instance))
+
+    result = land.execute_in_process(instance=instance, partition_key="2026-01")
+    assert result.success
+    built = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    assert {"raw/responses", "intermediate/int_answers_scored", "marts/engagement", "alerts/alerts"} <= built
+    assert not {key for key in built if key.startswith("nlp/")}  # the comments are not in the landing run
+
+    after = _evaluate(defs=defs, instance=instance)
+    assert after.get_requested_partitions(dg.AssetKey(["nlp", "comments"])) == {"2026-01"}
+    assert "intermediate/int_answers_scored" not in _requested(defs, after)  # built by the landing run

@@ -23,7 +23,8 @@ def test_survey_mails_are_those_whose_subject_names_the_survey():
 def test_latency_figures_round_to_a_tenth_and_keep_what_was_not_reached():
     figures = Latency("2026-03", ingested=12.345, marts=80.04, emails=4).figures()
     assert figures == {"survey_id": "2026-03", "ingested": 12.3, "survey_models": None, "marts": 80.0,
-                       "alerts": None, "notified": None, "first_email": None, "all_notified": None, "emails": 4}
+                       "alerts": None, "notified": None, "first_email": None, "comments_enriched": None,
+                       "comment_marts": None, "all_notified": None, "emails": 4}
 
 
 def test_a_survey_lands_whole_and_never_over_one_already_there(tmp_path: Path):
