@@ -48,10 +48,11 @@ MILESTONE_QUERIES = {
 EVALUATED = """
     select min(evaluated_at) from alerts.evaluations where evaluated_at >= to_timestamp(%(since)s)
     and exists (select 1 from alerts.alerts where survey_id = %(s)s and still_holds)"""
-# when the survey's first and last notifications went out
+# when the survey's first and last notifications went out after it landed (a RECURRING alert notified before
+# carries the newest survey it was seen in, so its earlier notifications now name this survey too)
 SENT = """
     select min(n.sent_at), max(n.sent_at) from alerts.notifications as n join alerts.alerts as a using (alert_id)
-    where a.survey_id = %(s)s and n.status = 'sent'"""
+    where a.survey_id = %(s)s and n.status = 'sent' and n.sent_at >= to_timestamp(%(since)s)"""
 QUIET_SECONDS = 75  # two ticks of the automation sensor (30 s) and then some: nothing more is coming
 # every current alert of the survey has its notifications, and none is still waiting to go out
 ALL_NOTIFIED = """
@@ -153,6 +154,7 @@ def follow(config: NovoraConfig, url: str, survey_id: str, landed_at: float, rec
     in seconds since ``landed_at``; ``all_notified`` is when the survey's last notification was sent."""
     reached: dict[str, float] = {}
     quiet_since: float | None = None
+    sent_params = {"s": survey_id, "since": landed_at}
 
     def reach(name: str, at: float) -> None:
         reached[name] = at - landed_at
@@ -171,14 +173,14 @@ def follow(config: NovoraConfig, url: str, survey_id: str, landed_at: float, rec
                 if evaluated[0] is not None:
                     reach("alerts", evaluated[0].timestamp())
             if "alerts" in reached and "notified" not in reached:
-                first_sent = conn.execute(SENT, {"s": survey_id}).fetchone()[0]
+                first_sent = conn.execute(SENT, sent_params).fetchone()[0]
                 if first_sent is not None:
                     reach("notified", first_sent.timestamp())
             settled = "notified" in reached and _holds(conn, ALL_NOTIFIED, {"s": survey_id}) \
                 and _in_flight(instance) == 0
             quiet_since = (quiet_since or now) if settled else None
             if quiet_since is not None and now - quiet_since >= quiet_seconds:
-                reach("all_notified", conn.execute(SENT, {"s": survey_id}).fetchone()[1].timestamp())
+                reach("all_notified", conn.execute(SENT, sent_params).fetchone()[1].timestamp())
                 break
             time.sleep(poll_seconds)
     mails = survey_mails(receivers.smtp.mails, survey_id)
