@@ -28,8 +28,8 @@ import dagster as dg
 # Runs requested by the landing sensor; their names are the jobs' (orchestration/jobs.py imports this module's
 # conditions through the assets, so the names are spelled here rather than imported from there).
 LANDING_JOBS = ("land_survey", "ingest_org")
-ACTIVE_RUN_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-           dg.DagsterRunStatus.STARTED]
+ACTIVE_RUN_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
+                       dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 
 # Survey-partitioned assets the rollups read: the dbt models of a survey and its comments (NLP assets).
 SURVEY_MODELS = dg.AssetSelection.tag("survey_partition", "") | dg.AssetSelection.groups("nlp")
