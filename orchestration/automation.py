@@ -40,10 +40,25 @@ with warnings.catch_warnings():
     EXTERNAL_SOURCES = dg.AssetSelection.all(include_sources=True) - dg.AssetSelection.all()
 
 
+def job_run_active(instance: dg.DagsterInstance, job_name: str) -> bool:
+    """True while a run of ``job_name`` is queued, starting or running."""
+    return bool(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=ACTIVE_RUN_STATUSES), limit=1))
+
+
 def landing_run_active(instance: dg.DagsterInstance) -> bool:
-    """True while a landing run is queued, starting or running."""
-    return any(instance.get_runs(filters=dg.RunsFilter(job_name=job, statuses=ACTIVE_RUN_STATUSES), limit=1)
-               for job in LANDING_JOBS)
+    return any(job_run_active(instance, job) for job in LANDING_JOBS)
+
+
+# One answer per automation tick, not one per asset: every asset's condition asks at the same evaluation time.
+_landing_busy_at: dict[tuple[int, object], bool] = {}
+
+
+def _landing_busy(instance: dg.DagsterInstance, evaluation_time: object) -> bool:
+    key = (id(instance), evaluation_time)
+    if key not in _landing_busy_at:
+        _landing_busy_at.clear()
+        _landing_busy_at[key] = landing_run_active(instance)
+    return _landing_busy_at[key]
 
 
 class NoLandingRunActive(dg.AutomationCondition):
@@ -58,7 +73,9 @@ class NoLandingRunActive(dg.AutomationCondition):
         return "no land_survey or ingest_org run is queued or in flight"
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        busy = landing_run_active(context.asset_graph_view.instance)
+        if context.candidate_subset.is_empty:
+            return dg.AutomationResult(context, true_subset=context.get_empty_subset())
+        busy = _landing_busy(context.asset_graph_view.instance, context.evaluation_time)
         return dg.AutomationResult(context, true_subset=context.get_empty_subset() if busy
                                    else context.candidate_subset)
 

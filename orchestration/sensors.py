@@ -13,7 +13,7 @@ from assets.alerts.delivery import deliver_due, load_notify_settings, notify_pen
 from assets.alerts.evaluate import settings_changed
 from assets.alerts.rules import SettingsError
 from assets.ingestion.landing import WatchState, plan
-from orchestration.automation import ACTIVE_RUN_STATUSES
+from orchestration.automation import job_run_active
 from orchestration.jobs import evaluate_alerts_job, ingest_org_job, land_survey_job
 from orchestration.partitions import survey_partitions
 from orchestration.resources import LandingZone, NotifierResource, WarehouseResource
@@ -23,11 +23,6 @@ def loaded_files(conn) -> dict[str, str]:
     """File path -> content hash of every delivery whose rows are in the warehouse now."""
     rows = conn.execute("select file_path, content_sha256 from raw.deliveries where is_current").fetchall()
     return {path: sha for path, sha in rows if sha}
-
-
-def org_run_active(instance: dg.DagsterInstance) -> bool:
-    runs = instance.get_runs(filters=dg.RunsFilter(job_name=ingest_org_job.name, statuses=ACTIVE_RUN_STATUSES), limit=1)
-    return bool(runs)
 
 
 @dg.sensor(
@@ -45,8 +40,8 @@ def landing_sensor(
     known = set(context.instance.get_dynamic_partitions(survey_partitions.name))
     with warehouse.connect() as conn:
         loaded = loaded_files(conn)
-    decision, new_state = plan(landing.root, state, known, org_run_active(context.instance), now=time.time(),
-                               loaded=loaded)
+    org_running = job_run_active(context.instance, ingest_org_job.name)
+    decision, new_state = plan(landing.root, state, known, org_running, now=time.time(), loaded=loaded)
     requests = []
     if decision.run_org:
         requests.append(dg.RunRequest(run_key=f"org:{decision.run_org}", job_name=ingest_org_job.name,
