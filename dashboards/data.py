@@ -12,7 +12,8 @@ ingestion ledger (``raw.deliveries``) and ``quarantine.rejected_rows`` for data 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +99,25 @@ def _read(url: str, sql: str, params: tuple[Any, ...] | dict[str, Any] | None = 
 def query(sql: str, params: tuple[Any, ...] | dict[str, Any] | None = None) -> pd.DataFrame:
     """Run a parameterised read-only query against the configured warehouse (cached)."""
     return _read(warehouse_url(), sql, params)
+
+
+@contextmanager
+def transaction() -> Iterator[psycopg.Connection]:
+    """A read-write connection for what people change in the app (alert decisions, settings, reviews).
+
+    Commits when the block ends without an exception; afterwards every cached query result is dropped, so the
+    next page run shows the change.
+    """
+    url = warehouse_url()
+    try:
+        with psycopg.connect(url, connect_timeout=10, options="-c statement_timeout=15000") as conn:
+            yield conn
+    except psycopg.OperationalError as exc:
+        raise WarehouseUnavailable(
+            f"cannot write to the warehouse ({database.redact(url)}): {database.first_line(exc)}"
+        ) from exc
+    finally:
+        refresh()
 
 
 def refresh() -> None:
