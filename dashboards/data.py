@@ -5,9 +5,10 @@ psycopg parameters, never inside the SQL text), runs in a read-only transaction 
 (``st.cache_data(ttl=60)``), keyed on the warehouse URL so that two warehouses never share a cache entry.
 The functions also work without a running Streamlit server (pytest and AppTest call them directly).
 
-What the app reads today: the dbt staging views (pseudonymous: no emails or names) for what is loaded, and the
-ingestion ledger (``raw.deliveries``) and ``quarantine.rejected_rows`` for data health. Raw records of the
-``responses`` dataset can hold unmasked comments, so no query here ever selects them.
+The app connects as the restricted role ``novora_app`` (migration 0006): it reads the marts, alerts, app
+settings and accounts, masked comments, the ingestion ledger (``raw.deliveries``) and the quarantine through
+``quarantine.rejected_rows_for_app``, a view without the raw records of responses (unmasked comments) and
+employees (names, emails). It cannot read raw identities at all, whatever a page asks for.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ LOADED_RELATIONS = (
     "staging.stg_raw__invitations",
     "staging.stg_raw__responses",
     "raw.deliveries",
-    "quarantine.rejected_rows",
+    "quarantine.rejected_rows_for_app",
 )
-HEALTH_RELATIONS = ("raw.deliveries", "quarantine.rejected_rows")
+HEALTH_RELATIONS = ("raw.deliveries", "quarantine.rejected_rows_for_app")
 
 # Sentinel for the quarantine filter: rows of the org files, which belong to no survey.
 ORG_FILES = ""
@@ -70,11 +71,11 @@ def dagster_ui_url(env: Mapping[str, str] | None = None) -> str:
 @st.cache_resource(show_spinner="Connecting to the warehouse…")
 def _warehouse_url_for(config: NovoraConfig) -> str:
     # Starting the embedded server (or checking an external one) is slow: do it once per configuration.
-    return database.warehouse_url(config)
+    return database.app_url(config)
 
 
 def warehouse_url() -> str:
-    """libpq URL of the warehouse this app reads (from NOVORA_HOME / NOVORA_DATABASE_URL)."""
+    """libpq URL the app reads through: the warehouse as ``novora_app`` (or ``NOVORA_APP_DATABASE_URL``)."""
     try:
         return _warehouse_url_for(load_config())
     except database.DatabaseError as exc:
@@ -190,7 +191,7 @@ rejected as (
 ),
 
 quarantined as (
-    select count(*) as n, count(distinct file_path) as n_files from quarantine.rejected_rows
+    select count(*) as n, count(distinct file_path) as n_files from quarantine.rejected_rows_for_app
 )
 
 select
@@ -343,7 +344,7 @@ def rejected_files() -> pd.DataFrame:
 
 QUARANTINE_SCOPES_SQL = """
 select dataset, coalesce(survey_id, %s) as survey_id, count(*) as rows_rejected
-from quarantine.rejected_rows
+from quarantine.rejected_rows_for_app
 group by 1, 2
 order by 2, array_position(%s::text[], dataset)
 """
@@ -363,7 +364,7 @@ QUARANTINE_REASONS_SQL = f"""
 with
 
 rejected as (
-    select dataset, reasons from quarantine.rejected_rows where {_QUARANTINE_FILTER}
+    select dataset, reasons from quarantine.rejected_rows_for_app where {_QUARANTINE_FILTER}
 ),
 
 reasons as (
@@ -396,7 +397,7 @@ QUARANTINE_SAMPLE_SQL = f"""
 with
 
 rejected as (
-    select * from quarantine.rejected_rows where {_QUARANTINE_FILTER}
+    select * from quarantine.rejected_rows_for_app where {_QUARANTINE_FILTER}
 ),
 
 final as (
@@ -417,7 +418,7 @@ order by survey_id nulls first, array_position(%(order)s::text[], dataset), file
 limit %(limit)s
 """
 
-QUARANTINE_COUNT_SQL = f"select count(*) as n from quarantine.rejected_rows where {_QUARANTINE_FILTER}"
+QUARANTINE_COUNT_SQL = f"select count(*) as n from quarantine.rejected_rows_for_app where {_QUARANTINE_FILTER}"
 
 
 def quarantine_sample(

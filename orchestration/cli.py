@@ -42,6 +42,8 @@ def db_start() -> None:
     config = load_config()
     url = database.ensure_server(config)
     applied = migrate.migrate(url)
+    if config.app_database_url:
+        database.set_app_password(url, config.app_database_url)
     where = f"embedded, data in {config.pgdata}" if config.embedded else "external"
     click.echo(f"database running ({where}); schema version {migrate.current_version(url)}"
                + (f", applied {', '.join(map(str, applied))}" if applied else ""))
@@ -189,6 +191,64 @@ def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, 
     click.echo(json.dumps(figures, indent=2))
     if isinstance(figures.get("live"), dict) and "error" in figures["live"]:
         raise UserError(f"bench: the live stage failed: {figures['live']['error']}")
+
+
+# ---------------------------------------------------------------- users
+
+
+def _warehouse_conn():
+    """A connection to the migrated warehouse (starting the embedded server if needed)."""
+    import psycopg
+
+    from orchestration import migrate
+
+    url = database.ensure_server(load_config())
+    migrate.migrate(url)
+    return psycopg.connect(url, autocommit=True)
+
+
+@cli.group()
+def users() -> None:
+    """Dashboard accounts (made from the roster's dashboard_role by the app/users asset)."""
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every active dashboard account: email, role, teams it may see, whether a password is set."""
+    with _warehouse_conn() as conn:
+        rows = conn.execute(
+            """select u.email, u.role, u.password_hash is not null, u.locked_until > now(),
+                      (select count(*) from app.user_team_access as a where a.user_id = u.user_id)
+               from app.users as u where u.is_active order by u.role, lower(u.email)""").fetchall()
+    if not rows:
+        click.echo("no dashboard accounts yet: materialise the org (`novora materialize`) with dashboard roles "
+                   "on the roster")
+        return
+    for email, role, has_password, locked, teams in rows:
+        seen = {"admin": "every team", "viewer": "org level"}.get(role, f"{teams} teams")
+        state = "locked" if locked else ("password set" if has_password else "no password yet")
+        click.echo(f"{email}\t{role}\t{seen}\t{state}")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Set the password of the dashboard account with EMAIL (its open sessions end)."""
+    import getpass
+
+    from assets.access.auth import AuthError, set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _warehouse_conn() as conn:
+        try:
+            set_password(conn, email, password, actor=f"cli:{getpass.getuser()}")
+        except AuthError as exc:
+            raise UserError(str(exc)) from exc
+    click.echo(f"password set for {email.strip()}")
 
 
 # ---------------------------------------------------------------- entry point

@@ -56,6 +56,9 @@ class NovoraConfig:
     # it is listed in app.settings notification_channels and configured here.
     smtp: SmtpConfig | None = None
     webhook_url: str = ""
+    # The Streamlit app connects as the restricted role novora_app (migration 0006). Empty: the warehouse URL
+    # with that user (embedded: the socket needs no password). With an external server, a URL with its password.
+    app_database_url: str = field(default="", repr=False)
 
     @property
     def embedded(self) -> bool:
@@ -82,7 +85,7 @@ def load_config(env: Mapping[str, str] | None = None) -> NovoraConfig:
     """Read ``NOVORA_HOME``, ``NOVORA_LANDING``, ``NOVORA_DATABASE_URL``, ``NOVORA_DAGSTER_DATABASE_URL``,
     ``NOVORA_DAGSTER_URL``, ``NOVORA_DEBUG`` and ``NOVORA_EMBEDDING_MODEL_PATH`` / ``_NAME`` / ``_DEVICE`` /
     ``_BATCH_SIZE``, and for notifications ``NOVORA_SMTP_HOST`` / ``_PORT`` / ``_SECURITY`` / ``_USER`` /
-    ``_PASSWORD`` / ``_FROM`` and ``NOVORA_WEBHOOK_URL``."""
+    ``_PASSWORD`` / ``_FROM`` and ``NOVORA_WEBHOOK_URL``, and ``NOVORA_APP_DATABASE_URL`` for the app's role."""
     env = os.environ if env is None else env
     home = Path(env.get("NOVORA_HOME") or ".novora").expanduser().resolve()
     landing_raw = env.get("NOVORA_LANDING")
@@ -102,6 +105,7 @@ def load_config(env: Mapping[str, str] | None = None) -> NovoraConfig:
         embedding_batch_size=_positive_int(env, "NOVORA_EMBEDDING_BATCH_SIZE", 64),
         smtp=_smtp(env),
         webhook_url=_webhook_url(env),
+        app_database_url=env.get("NOVORA_APP_DATABASE_URL", ""),
     )
 
 
@@ -148,6 +152,8 @@ def child_environment(config: NovoraConfig, base: Mapping[str, str] | None = Non
     if config.dagster_database_url:
         env["NOVORA_DAGSTER_DATABASE_URL"] = config.dagster_database_url
     env["NOVORA_DAGSTER_URL"] = config.dagster_url
+    if config.app_database_url:
+        env["NOVORA_APP_DATABASE_URL"] = config.app_database_url
     if config.embedding_model_path:
         env["NOVORA_EMBEDDING_MODEL_PATH"] = config.embedding_model_path
     env["NOVORA_EMBEDDING_MODEL_NAME"] = config.embedding_model_name

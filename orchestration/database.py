@@ -12,9 +12,10 @@ import subprocess
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
+import psycopg.sql
 
 from orchestration.config import DAGSTER_DB, WAREHOUSE_DB, NovoraConfig
 
@@ -64,6 +65,35 @@ def ensure_server(config: NovoraConfig) -> str:
 def warehouse_url(config: NovoraConfig) -> str:
     """libpq URL of the warehouse, starting the embedded server if needed."""
     return ensure_server(config)
+
+
+APP_ROLE = "novora_app"  # the Streamlit app's restricted role (migration 0006_app_role.sql)
+
+
+def as_role(url: str, role: str) -> str:
+    """``url`` connecting as ``role`` instead (no password: embedded servers trust their socket)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("user", "password")]
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{quote(role)}@{host}", parts.path, urlencode(query), parts.fragment))
+
+
+def app_url(config: NovoraConfig) -> str:
+    """URL the Streamlit app reads through: ``NOVORA_APP_DATABASE_URL``, else the warehouse as ``novora_app``."""
+    url = ensure_server(config)
+    return config.app_database_url or as_role(url, APP_ROLE)
+
+
+def set_app_password(url: str, app_database_url: str) -> None:
+    """Give ``novora_app`` the password of ``NOVORA_APP_DATABASE_URL`` (external servers; run after migrating)."""
+    password = libpq_params(app_database_url)["password"]
+    if password:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                psycopg.sql.SQL("alter role {} with password {}").format(
+                    psycopg.sql.Identifier(APP_ROLE), psycopg.sql.Literal(password)
+                )
+            )
 
 
 def dagster_storage_url(config: NovoraConfig) -> str:

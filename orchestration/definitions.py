@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.access.assets import access_assets
 from assets.alerts.assets import alert_assets
 from assets.ingestion.assets import ingestion_assets
 from assets.nlp.assets import nlp_assets
@@ -21,7 +22,7 @@ from orchestration.sensors import (
 def build_definitions(config=None) -> dg.Definitions:
     config = config or load_config()
     return dg.Definitions(
-        assets=[*ingestion_assets, *nlp_assets, *build_dbt_assets(), *alert_assets],
+        assets=[*ingestion_assets, *nlp_assets, *build_dbt_assets(), *alert_assets, *access_assets],
         jobs=jobs,
         sensors=[landing_sensor, warehouse_automation_sensor, alert_notifications_sensor, alert_settings_sensor,
                  run_failure_notifications],

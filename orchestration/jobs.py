@@ -4,6 +4,7 @@ import warnings
 
 import dagster as dg
 
+from assets.access.assets import users
 from assets.alerts.assets import alert_assets
 from assets.ingestion.assets import invitations, org, responses, survey_definition
 from assets.nlp.assets import nlp_assets
@@ -15,8 +16,9 @@ _SURVEY_MODELS = dg.AssetSelection.tag(SURVEY_PARTITION_TAG, "")
 
 ingest_org_job = dg.define_asset_job(
     "ingest_org",
-    selection=dg.AssetSelection.assets(org),
-    description="Load org/teams.csv and org/employees.csv into raw (bad rows to quarantine).",
+    selection=dg.AssetSelection.assets(org, users),
+    description=("Load org/teams.csv and org/employees.csv into raw (bad rows to quarantine), then bring the "
+                 "dashboard accounts in step with the roster."),
 )
 
 ingest_survey_job = dg.define_asset_job(

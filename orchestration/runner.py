@@ -58,6 +58,8 @@ def open_instance(config: NovoraConfig) -> dg.DagsterInstance:
     """Prepare the database and Dagster's home, then open the instance the webserver and daemon share."""
     url = database.ensure_server(config)
     migrate.migrate(url)
+    if config.app_database_url:
+        database.set_app_password(url, config.app_database_url)
     home = write_instance(config)
     os.environ.update(storage_environment(config))
     return dg.DagsterInstance.from_config(str(home))

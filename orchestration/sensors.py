@@ -70,7 +70,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.BetaWarning)
     warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
         "warehouse_automation",
-        target=dg.AssetSelection.groups("nlp", "staging", "intermediate", "marts", "alerts"),
+        target=dg.AssetSelection.groups("nlp", "staging", "intermediate", "marts", "alerts", "access"),
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
         use_user_code_server=True,  # its conditions include Python of ours (automation.NoLandingRunActive)
