@@ -103,12 +103,8 @@ def query(sql: str, params: tuple[Any, ...] | dict[str, Any] | None = None) -> p
 
 
 @contextmanager
-def transaction() -> Iterator[psycopg.Connection]:
-    """A read-write connection for what people change in the app (alert decisions, settings, reviews).
-
-    Commits when the block ends without an exception; afterwards every cached query result is dropped, so the
-    next page run shows the change.
-    """
+def connection() -> Iterator[psycopg.Connection]:
+    """A read-write connection as the app's role (committed when the block ends without an exception)."""
     url = warehouse_url()
     try:
         with psycopg.connect(url, connect_timeout=10, options="-c statement_timeout=15000") as conn:
@@ -117,6 +113,18 @@ def transaction() -> Iterator[psycopg.Connection]:
         raise WarehouseUnavailable(
             f"cannot write to the warehouse ({database.redact(url)}): {database.first_line(exc)}"
         ) from exc
+
+
+@contextmanager
+def transaction() -> Iterator[psycopg.Connection]:
+    """A read-write connection for what people change in the app (alert decisions, settings, reviews).
+
+    Commits when the block ends without an exception; afterwards every cached query result is dropped, so the
+    next page run shows the change.
+    """
+    try:
+        with connection() as conn:
+            yield conn
     finally:
         refresh()
 
