@@ -176,21 +176,44 @@ def docs(port: int, no_serve: bool) -> None:
               help="Only one survey: ingestion and the comment stages (masking, embeddings cold/warm, sentiment).")
 @click.option("--no-live", is_flag=True,
               help="Skip the live stage (a new survey landing while dagster-daemon runs, timed to its alert emails).")
+@click.option("--app-only", is_flag=True,
+              help="Only the dashboards: a year of surveys through the real pipeline (novora materialize), then "
+                   "every page's queries and renders (quick: --teams 20 --employees-per-team 50).")
+@click.option("--no-app", is_flag=True, help="Skip the app stage (page queries and renders) after the others.")
+@click.option("--participation", type=click.FloatRange(0.01, 1.0), default=None,
+              help="With --app-only: everyone's response probability (default: realistic per-team rates).")
+@click.option("--query-repeats", type=click.IntRange(1, 10_000), default=30, show_default=True,
+              help="Uncached runs of each page query.")
+@click.option("--render-repeats", type=click.IntRange(1, 10_000), default=20, show_default=True,
+              help="Cold and warm renders of each page in Chromium.")
+@click.option("--no-render", is_flag=True, help="Time the page queries only (no Streamlit server, no browser).")
 def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, full_refresh_check: bool,
-          comments_only: bool, no_live: bool) -> None:
+          comments_only: bool, no_live: bool, app_only: bool, no_app: bool, participation: float | None,
+          query_repeats: int, render_repeats: int, no_render: bool) -> None:
     """Time ingestion of a benchmark-size survey, its comments (masking, embeddings cold and warm, sentiment,
-    themes), dbt's cost per survey (first vs last), alert evaluation over the year and, with the real daemon, a
-    new survey's way from landing to its alert emails; JSON on stdout."""
-    from orchestration.bench import run_bench
+    themes), dbt's cost per survey (first vs last), alert evaluation over the year, with the real daemon a
+    new survey's way from landing to its alert emails, and the app's page queries and renders; JSON on stdout."""
+    from orchestration.bench import AppStage, run_bench
 
     config = load_config()
     bench_home = (home or config.home / "bench").resolve()
-    figures = run_bench(bench_home, teams=teams, employees_per_team=employees_per_team, surveys=surveys,
-                        check_full_refresh=full_refresh_check, comments_only=comments_only, live=not no_live,
-                        progress=lambda m: click.echo(m, err=True))
+    progress = lambda m: click.echo(m, err=True)  # noqa: E731
+    app = AppStage(query_repeats, render_repeats, not no_render)
+    if app_only:
+        from orchestration.bench_app import AppBenchOptions, run_app_bench
+
+        options = AppBenchOptions(teams, employees_per_team, surveys, participation, app)
+        figures = run_app_bench(bench_home / "app", options, progress)
+    else:
+        figures = run_bench(bench_home, teams=teams, employees_per_team=employees_per_team, surveys=surveys,
+                            check_full_refresh=full_refresh_check, comments_only=comments_only, live=not no_live,
+                            app=None if no_app or comments_only else app, progress=progress)
     click.echo(json.dumps(figures, indent=2))
     if isinstance(figures.get("live"), dict) and "error" in figures["live"]:
         raise UserError(f"bench: the live stage failed: {figures['live']['error']}")
+    stage = figures.get("app")
+    if isinstance(stage, dict) and ("error" in stage or "error" in stage.get("render", {})):
+        raise UserError(f"bench: the app stage failed: {stage.get('error') or stage['render']['error']}")
 
 
 # ---------------------------------------------------------------- users
@@ -225,7 +248,7 @@ def users_list() -> None:
                    "on the roster")
         return
     for email, role, has_password, locked, teams in rows:
-        seen = {"admin": "every team", "viewer": "org level"}.get(role, f"{teams} teams")
+        seen = {"admin": "every team", "viewer": "org level"}.get(role, f"{teams} team{'' if teams == 1 else 's'}")
         state = "locked" if locked else ("password set" if has_password else "no password yet")
         click.echo(f"{email}\t{role}\t{seen}\t{state}")
 

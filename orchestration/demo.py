@@ -120,6 +120,51 @@ def prepare(config: NovoraConfig, echo: Callable[[str], None]) -> bool:
     return summary.ok
 
 
+DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
+
+
+def demo_accounts(config: NovoraConfig) -> list[tuple[str, str, str]]:
+    """One account per role to sign in with: (role, email, password).
+
+    The first run gives the first admin, the manager who sees the most teams and the first viewer a random
+    password and keeps them in ``$NOVORA_HOME/demo-accounts.txt`` (readable by the owner only); later runs
+    print the same ones. Accounts with a password set some other way are left alone.
+    """
+    import secrets
+
+    import psycopg
+
+    from assets.access.auth import set_password
+
+    path = config.home / DEMO_ACCOUNTS_FILE
+    kept = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            role, email, password = line.split("\t")
+            kept[email] = (role, email, password)
+    chosen = []
+    with psycopg.connect(database.warehouse_url(config), autocommit=True) as conn:
+        for role, order in (("admin", "lower(u.email)"), ("manager", "count(a.team_id) desc, lower(u.email)"),
+                            ("viewer", "lower(u.email)")):
+            row = conn.execute(
+                f"""select u.email, u.password_hash is null from app.users as u
+                    left join app.user_team_access as a on a.user_id = u.user_id
+                    where u.is_active and u.role = %s group by u.user_id order by {order} limit 1""",
+                (role,)).fetchone()
+            if row is None:
+                continue
+            email, no_password = row
+            if email in kept and not no_password:
+                chosen.append(kept[email])
+            elif no_password:
+                password = secrets.token_urlsafe(12)
+                set_password(conn, email, password, actor="novora demo")
+                chosen.append((role, email, password))
+    path.write_text("".join("\t".join(account) + "\n" for account in chosen), encoding="utf-8")
+    path.chmod(0o600)
+    return chosen
+
+
 def run_demo(
     config: NovoraConfig, host: str, dagster_port: int, app_port: int, serve: bool, echo: Callable[[str], None]
 ) -> int:
@@ -153,6 +198,8 @@ def run_demo(
         echo(f"Dagster UI     {dagster_url}   (assets, survey partitions, backfills)")
         echo(f"Novora app     http://{'127.0.0.1' if host == '0.0.0.0' else host}:{app_port}")
         echo(f"logs           {config.logs}")
+        for role, email, password in demo_accounts(config):
+            echo(f"sign in as {role:<8}{email}  password {password}")
         echo("Press Ctrl-C to stop.")
         while True:
             for service in running:

@@ -1,6 +1,7 @@
 """`novora demo` as a new user runs it: data, materialisation, Dagster UI and the app up, Ctrl-C stops it all."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from assets.access.auth import resume, sign_in
 from assets.alerts.rules import ALERT_TYPES
 from orchestration.demo import DEMO_BAD_ROWS
 from orchestration.receivers import free_port
@@ -41,6 +43,15 @@ def assert_planted_alerts_raised(home: Path) -> None:
     assert expected <= raised, sorted(expected - raised)
     assert {r[0] for r in raised} == set(ALERT_TYPES)
     assert {r[0] for r in raised - expected} <= {"NEG_SENT_SPIKE"}, sorted(raised - expected)
+
+
+def assert_demo_accounts_sign_in(home: Path, output: str) -> None:
+    """The demo prints one account per role, and each signs in with the printed password."""
+    printed = re.findall(r"sign in as (admin|manager|viewer)\s+(\S+)  password (\S+)", output)
+    assert [role for role, _, _ in printed] == ["admin", "manager", "viewer"], output
+    with psycopg.connect(f"postgresql://postgres:@/novora?host={home / 'pgdata'}", autocommit=True) as conn:
+        for role, email, password in printed:
+            assert resume(conn, sign_in(conn, email, password)).role == role
 
 
 def test_demo_serves_dagster_and_the_app_and_stops_cleanly_on_ctrl_c():
@@ -76,6 +87,7 @@ def test_demo_serves_dagster_and_the_app_and_stops_cleanly_on_ctrl_c():
             assert (home / "landing" / "surveys" / survey / "responses.csv").exists()
         assert "alerts: ok" in output
         assert_planted_alerts_raised(home)
+        assert_demo_accounts_sign_in(home, output)
     finally:
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=120)

@@ -124,3 +124,27 @@ def test_the_app_role_reads_what_pages_show_and_nothing_of_raw(warehouse_url, co
         # the sign-in itself runs as the app role
         set_password(conn, "barbara.liskov@acme.example", PASSWORD, actor="test")
         assert resume(app, sign_in(app, "barbara.liskov@acme.example", PASSWORD)).role == "viewer"
+
+
+def test_the_cli_lists_accounts_and_sets_a_password(conn, roster, novora_config):
+    from click.testing import CliRunner
+
+    from orchestration.cli import cli
+
+    runner = CliRunner()
+    env = {"NOVORA_HOME": str(novora_config.home), "NOVORA_DATABASE_URL": ""}
+    done = runner.invoke(cli, ["users", "set-password", "grace.hopper@acme.example", "--password-stdin"],
+                         input=PASSWORD + "\n", env=env)
+    assert (done.exit_code, done.output) == (0, "password set for grace.hopper@acme.example\n")
+    assert resume(conn, sign_in(conn, "grace.hopper@acme.example", PASSWORD)).user_id == "E002"
+    refused = runner.invoke(cli, ["users", "set-password", "grace.hopper@acme.example", "--password-stdin"],
+                            input="short\n", env=env)
+    assert refused.exit_code == 1 and "a password needs at least 12 characters" in refused.output
+    listed = runner.invoke(cli, ["users", "list"], env=env)
+    assert listed.exit_code == 0
+    assert listed.output.splitlines() == [
+        "ada.lovelace@acme.example\tadmin\tevery team\tno password yet",
+        "alan.turing@acme.example\tmanager\t1 team\tno password yet",
+        "grace.hopper@acme.example\tmanager\t1 team\tpassword set",
+        "barbara.liskov@acme.example\tviewer\torg level\tno password yet",
+    ]

@@ -34,6 +34,7 @@ EXPECTED_SERVICES = PYTHON_SERVICES | {"postgres", "mailpit"}
 LONG_RUNNING_WITH_HEALTHCHECK = {"postgres", "user_code", "webserver", "daemon", "app", "mailpit"}
 VALID_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 PASSWORD_EXPR = "${NOVORA_DB_PASSWORD:-novora}"
+APP_PASSWORD_EXPR = "${NOVORA_APP_DB_PASSWORD:-novora-app}"
 
 # Variables the code reads that may stay unset in the deployment (each with a reason).
 OPTIONAL_ENV = {
@@ -356,6 +357,19 @@ def test_database_urls_point_at_the_postgres_service(service):
     assert config.webhook_url == ""
 
 
+def test_the_app_reads_through_its_restricted_role():
+    from orchestration.config import WAREHOUSE_DB, load_config
+    from orchestration.database import APP_ROLE
+
+    url = environment("app")["NOVORA_APP_DATABASE_URL"]
+    assert url.count(APP_PASSWORD_EXPR) == 1, "the app role's password must come from the .env file"
+    parts = urlsplit(interpolate(url))
+    assert (parts.username, parts.hostname, parts.port, parts.path) == (APP_ROLE, "postgres", 5432, f"/{WAREHOUSE_DB}")
+    # init sets the role's password: it needs the same URL
+    assert environment("init")["NOVORA_APP_DATABASE_URL"] == url
+    assert load_config({k: interpolate(v) for k, v in environment("app").items()}).app_database_url == interpolate(url)
+
+
 def test_app_knows_where_the_dagster_ui_is():
     assert environment("app")["NOVORA_DAGSTER_URL"].endswith("localhost:3000}")
 
@@ -364,7 +378,7 @@ def test_no_hard_coded_passwords_and_every_variable_is_documented():
     text = COMPOSE_FILE.read_text()
     assert environment("postgres")["POSTGRES_PASSWORD"] == PASSWORD_EXPR
     for match in re.finditer(r"postgres(?:ql)?(?:\+\w+)?://([^:@/\s]+):([^@\s]+)@", text):
-        assert match.group(2) == PASSWORD_EXPR, f"hard-coded password in {match.group(0)}"
+        assert match.group(2) in (PASSWORD_EXPR, APP_PASSWORD_EXPR), f"hard-coded password in {match.group(0)}"
     example = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", example, re.M))
     used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
