@@ -1,0 +1,256 @@
+"""The Data health page (admins only) against a real warehouse and a real Dagster instance.
+
+One module warehouse of its own (own NOVORA_HOME, so its Dagster run history holds only these runs): the
+hand-checked landing zone of tests/landing_fixture.py after one `materialize_all`. The page is run on its own
+with a signed-in ``Viewer`` in session state (how every page is tested), and once through app.py with a real
+sign-in. Every expected count was taken by hand from the fixture's literals (see the comments there).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import psycopg
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboards import health
+from dashboards.scope import Viewer
+from orchestration import database
+from orchestration.config import load_config
+from tests.landing_fixture import write_landing
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "dashboards" / "views" / "data_health.py")
+APP = str(ROOT / "dashboards" / "app.py")
+TIMEOUT = 90  # seconds; the first run imports the code location
+DAGSTER_URL = "http://dagster.test:3000"
+
+ADMIN = Viewer("E001", "ada.lovelace@acme.example", "admin", None)
+MANAGER = Viewer("E002", "grace.hopper@acme.example", "manager", ("eng",))
+
+# Hand-counted from tests/landing_fixture.py.
+TEAMS, TEAMS_REJECTED = 3, 1  # ghost: unknown manager
+EMPLOYEES, EMPLOYEES_REJECTED = 8, 3  # E005 duplicate, team xyz, line 12
+QUESTIONS = 4  # happiness: unknown driver
+INVITED, INVITATIONS_REJECTED = 7, 3
+ANSWERS, ANSWERS_REJECTED = 11, 13
+RESPONDENTS = 3  # r1, r2, r3
+QUARANTINED = TEAMS_REJECTED + EMPLOYEES_REJECTED + 1 + INVITATIONS_REJECTED + ANSWERS_REJECTED  # 21
+FILES_WITH_REJECTIONS = 5  # teams, employees, survey.json, invitations, responses
+
+
+@pytest.fixture(scope="module")
+def warehouse() -> Iterator[dict[str, str]]:
+    """Environment of a warehouse holding the materialised fixture, with its own Dagster instance."""
+    from orchestration.definitions import build_definitions
+    from orchestration.runner import materialize_all
+
+    saved = dict(os.environ)
+    # not under pytest's basetemp: the embedded server runs as another user when tests run as root
+    root = Path(tempfile.mkdtemp(prefix="novora-health-"))
+    env = {"NOVORA_HOME": str(root / "home"), "NOVORA_LANDING": str(write_landing(root / "landing"))}
+    try:
+        os.environ.update(env)
+        for name in ("NOVORA_DATABASE_URL", "NOVORA_APP_DATABASE_URL", "NOVORA_DAGSTER_DATABASE_URL"):
+            os.environ.pop(name, None)
+        config = load_config()
+        summary = materialize_all(config, build_definitions(config), echo=lambda message: None)
+        assert summary.ok, [(s.name, s.error, s.failed_checks) for s in summary.steps if not s.ok]
+        yield env
+    finally:
+        database.stop_server(load_config())
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def loaded(warehouse, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name, value in warehouse.items():
+        monkeypatch.setenv(name, value)
+    for name in ("NOVORA_DATABASE_URL", "NOVORA_APP_DATABASE_URL", "NOVORA_DAGSTER_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NOVORA_DAGSTER_URL", DAGSTER_URL)
+    return warehouse
+
+
+@pytest.fixture
+def instance(loaded) -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.from_config(str(load_config().dagster_home)) as opened:
+        yield opened
+
+
+def run_page(viewer: Viewer | None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    if viewer is not None:
+        at.session_state["novora_viewer"] = viewer
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The one table on the page that has ``column``."""
+    [frame] = [f.value for f in at.dataframe if column in f.value.columns]
+    return frame
+
+
+# ---------------------------------------------------------------- access
+
+
+def test_not_signed_in_sees_nothing(loaded) -> None:
+    at = run_page(None)
+    assert [w.value for w in at.warning] == ["Sign in to see survey results."]
+    assert not at.title and not at.dataframe and not at.metric
+
+
+def test_a_manager_is_refused(loaded) -> None:
+    at = run_page(MANAGER)
+    assert [e.value for e in at.error] == ["This page is for admins only."]
+    assert not at.title and not at.dataframe and not at.metric
+
+
+def test_an_admin_reaches_it_through_the_app(loaded) -> None:
+    from assets.access.auth import set_password
+
+    with psycopg.connect(database.ensure_server(load_config()), autocommit=True) as conn:
+        set_password(conn, ADMIN.email, "correct horse battery", actor="test")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.text_input[0].input(ADMIN.email)
+    at.text_input[1].input("correct horse battery")
+    at.button[0].click().run()
+    at.switch_page("views/data_health.py").run()
+
+    assert not at.exception, [e.message for e in at.exception]
+    assert [t.value for t in at.title] == ["Data health"]
+    assert {s.value for s in at.subheader} >= {"Current deliveries", "Asset freshness", "Latest runs"}
+
+
+# ---------------------------------------------------------------- ingested counts
+
+
+def test_ingested_counts_read_the_ledger_not_staging(loaded) -> None:
+    # data.query connects as novora_app, which cannot read staging: these counts come from raw.deliveries
+    assert health.ingested_counts() == health.IngestedCounts(
+        teams=TEAMS, teams_rejected=TEAMS_REJECTED, employees=EMPLOYEES, employees_rejected=EMPLOYEES_REJECTED,
+        surveys=1, questions=QUESTIONS, invited=INVITED, answers=ANSWERS, answers_rejected=ANSWERS_REJECTED,
+        rows_quarantined=QUARANTINED, files_with_rejections=FILES_WITH_REJECTIONS, respondents=RESPONDENTS,
+    )
+
+
+def test_page_shows_the_ingested_counts(loaded) -> None:
+    shown = {m.label: (m.value, m.delta) for m in run_page(ADMIN).metric}
+    assert shown == {
+        "Teams": ("3", "1 row rejected"),
+        "Employees": ("8", "3 rejected"),
+        "Surveys loaded": ("1", "4 questions in all"),
+        "Answers loaded": ("11", "13 rejected"),
+        "Respondents": ("3", "of 7 invited"),
+        "Rows quarantined": ("21", "in 5 files"),
+    }
+
+
+def test_quarantine_and_deliveries_are_still_there(loaded) -> None:
+    at = run_page(ADMIN)
+    deliveries = frame_with(at, "rows_delivered")
+    assert int(deliveries["rows_rejected"].sum()) == QUARANTINED
+    assert len(frame_with(at, "raw_record")) == QUARANTINED
+    assert "No file was rejected whole" in at.success[0].value
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+# ---------------------------------------------------------------- freshness and runs
+
+
+def test_asset_freshness_from_the_real_materialisation(loaded, instance: dg.DagsterInstance) -> None:
+    at = run_page(ADMIN)
+    freshness = frame_with(at, "last_materialised_at")
+    assert not [w.value for w in at.warning]  # nothing stale, the instance was read
+
+    # every asset of the code location, materialised by the one pass, none behind what it reads
+    from orchestration.definitions import build_definitions
+
+    keys = build_definitions(load_config()).resolve_asset_graph().materializable_asset_keys
+    assert sorted(freshness["asset"]) == sorted("/".join(key.path) for key in keys)
+    assert freshness["last_materialised_at"].notna().all()
+    states = dict(zip(freshness["asset"], freshness["state"], strict=True))
+    assert {states[k] for k in ("raw/teams", "raw/employees", "raw/responses", "raw/invitations")} == {
+        health.EVENT_DRIVEN
+    }
+    assert {state for key, state in states.items() if not key.startswith("raw/")} == {health.FRESH}
+    assert freshness["group"].iloc[0] == "ingestion" and freshness["group"].iloc[-1] == "alerts"
+    assert set(freshness["last_run_status"]) == {"SUCCESS"}
+
+    # the time and run are Dagster's own record of the materialisation
+    row = freshness.set_index("asset").loc["marts/engagement"]
+    event = instance.get_latest_materialization_event(dg.AssetKey(["marts", "engagement"]))
+    assert row["last_materialised_at"] == pd.Timestamp(datetime.fromtimestamp(event.timestamp, tz=UTC))
+    assert row["last_run_url"] == f"{DAGSTER_URL}/runs/{event.run_id}"
+    assert row["asset_url"] == f"{DAGSTER_URL}/assets/marts/engagement"
+    age = datetime.now(UTC) - datetime.fromtimestamp(event.timestamp, tz=UTC)
+    assert row["age"].endswith(("s", "min")) and age < timedelta(hours=1)
+
+
+def test_latest_runs_are_the_instance_newest_first(loaded, instance: dg.DagsterInstance) -> None:
+    runs = frame_with(run_page(ADMIN), "job")
+    records = instance.get_run_records(limit=20)
+
+    assert 0 < len(runs) == len(records) <= 20
+    assert runs["run_url"].tolist() == [f"{DAGSTER_URL}/runs/{r.dagster_run.run_id}" for r in records]
+    assert runs["job"].tolist() == [r.dagster_run.job_name for r in records]
+    assert {"ingest_org", "build_marts", "evaluate_alerts"} <= set(runs["job"])
+    assert set(runs["status"]) == {"SUCCESS"}
+    assert runs["started_at"].is_monotonic_decreasing
+    assert runs.loc[runs["job"] == "ingest_survey", "partition"].tolist() == ["2026-01"]
+    assert runs["duration"].str.fullmatch(r"\d+ (s|min)").all()
+
+
+def test_an_asset_behind_its_upstream_is_stale_after_the_grace(loaded, instance: dg.DagsterInstance) -> None:
+    # the teams' staging view is recorded as rebuilt now; what reads it has not been rebuilt since
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["staging", "stg_raw__teams"]))
+    changed = datetime.fromtimestamp(
+        instance.get_latest_materialization_event(dg.AssetKey(["staging", "stg_raw__teams"])).timestamp, tz=UTC
+    )
+    config = load_config()
+
+    at_grace = health.pipeline(config, now=changed + health.CATCH_UP_GRACE).freshness.set_index("asset")["state"]
+    assert at_grace["intermediate/int_team_hierarchy"] == health.CATCHING_UP
+    assert at_grace["marts/teams"] == health.CATCHING_UP
+    assert not health.stale_assets(at_grace.reset_index())
+
+    later = health.pipeline(config, now=changed + health.CATCH_UP_GRACE + timedelta(seconds=1)).freshness
+    stale = health.stale_assets(later)
+    assert {"intermediate/int_team_hierarchy", "marts/teams", "marts/participation"} <= set(stale)
+    assert "marts/engagement" not in stale  # reads int_group_scores, which did not change
+    assert "staging/stg_raw__teams" not in stale
+
+    # the page (now: within the grace) says they are catching up, and warns of none
+    at = run_page(ADMIN)
+    assert frame_with(at, "last_materialised_at").set_index("asset").loc["marts/teams", "state"] == health.CATCHING_UP
+    assert not at.warning
+
+
+def test_unreadable_dagster_instance_is_one_warning(loaded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same warehouse, reached by URL, from a home that holds no Dagster instance
+    url = database.ensure_server(load_config())
+    monkeypatch.setenv("NOVORA_HOME", str(tmp_path))
+    monkeypatch.setenv("NOVORA_DATABASE_URL", url)
+    at = run_page(ADMIN)
+
+    assert [w.value for w in at.warning] == [
+        f"Asset freshness and runs are not available: no Dagster instance at {tmp_path / 'dagster'} yet "
+        "(`novora up` or `novora materialize` writes it)"
+    ]
+    assert frame_with(at, "rows_delivered")["rows_loaded"].sum() == TEAMS + EMPLOYEES + QUESTIONS + INVITED + ANSWERS
+    assert {m.label for m in at.metric} >= {"Teams", "Rows quarantined"}
+    assert "Latest runs" not in [s.value for s in at.subheader]
