@@ -24,3 +24,86 @@ def quarantine_reasons_chart(reasons: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=alt.Step(BAR_STEP_PX))
     )
+
+
+# Suppressed groups are drawn, never left blank (SPEC section 6): a neutral grey that reads in both themes, with
+# the word "suppressed" on it and the reason in its tooltip. The only colour set here.
+SUPPRESSED_GREY = "#9e9e9e"
+SCORE_DOMAIN = (1, 10)
+HEATMAP_ROW_PX = 34
+
+
+def driver_heatmap(cells: pd.DataFrame) -> alt.LayerChart:
+    """Groups x drivers (expects results.heatmap_frame): published cells coloured by mean score with the theme's
+    sequential scheme, suppressed cells grey with the word 'suppressed' and the reason as their tooltip."""
+    y = alt.Y("row_label:N", title=None, sort=alt.SortField("row_order"), axis=alt.Axis(labelLimit=320))
+    x = alt.X("column_label:N", title=None, sort=alt.SortField("column_order"),
+              axis=alt.Axis(orient="top", labelAngle=0, labelLimit=140))
+    tooltip = [alt.Tooltip("row_label:N", title="Group"), alt.Tooltip("column_label:N", title="Driver"),
+               alt.Tooltip("tooltip:N", title="Score")]
+    base = alt.Chart(cells).encode(x=x, y=y, tooltip=tooltip)
+    published = base.transform_filter("!datum.suppressed").mark_rect().encode(
+        color=alt.Color("score:Q", title="Mean (1-10)", scale=alt.Scale(domain=list(SCORE_DOMAIN)))
+    )
+    hidden = base.transform_filter("datum.suppressed").mark_rect(color=SUPPRESSED_GREY, opacity=0.35)
+    labels = base.mark_text(fontSize=12).encode(text="label:N")
+    return (published + hidden + labels).properties(height=alt.Step(HEATMAP_ROW_PX))
+
+
+def driver_bars(drivers: pd.DataFrame) -> alt.LayerChart:
+    """Mean per driver (expects results.team_drivers plus 'label' and 'tooltip'): suppressed drivers are a grey
+    full-length bar saying 'suppressed'."""
+    y = alt.Y("driver_name:N", title=None, sort=alt.SortField("order"), axis=alt.Axis(labelLimit=240))
+    tooltip = [alt.Tooltip("driver_name:N", title="Driver"), alt.Tooltip("tooltip:N", title="Mean")]
+    base = alt.Chart(drivers).encode(y=y, tooltip=tooltip)
+    published = base.transform_filter("!datum.suppressed").mark_bar().encode(
+        x=alt.X("mean_score:Q", title="Mean (1-10)", scale=alt.Scale(domain=[0, SCORE_DOMAIN[1]]))
+    )
+    hidden = base.transform_filter("datum.suppressed").transform_calculate(full=str(SCORE_DOMAIN[1])).mark_bar(
+        color=SUPPRESSED_GREY, opacity=0.35).encode(x="full:Q")
+    labels = base.transform_calculate(at="datum.suppressed ? 5 : datum.mean_score").mark_text(
+        align="left", dx=4).encode(x="at:Q", text="label:N")
+    return (published + hidden + labels).properties(height=alt.Step(BAR_STEP_PX + 4))
+
+
+def trend_lines(points: pd.DataFrame) -> alt.LayerChart:
+    """Mean per driver across surveys (expects results.trend_points); a survey where a driver was suppressed is
+    marked by a grey 'suppressed' point at the foot of the axis, its tooltip giving the reason."""
+    x = alt.X("survey:N", title=None, sort=alt.SortField("survey_seq"), axis=alt.Axis(labelAngle=0, labelLimit=160))
+    colour = alt.Color("driver_name:N", title="Driver")
+    tooltip = [alt.Tooltip("survey:N", title="Survey"), alt.Tooltip("driver_name:N", title="Driver"),
+               alt.Tooltip("tooltip:N", title="Mean")]
+    base = alt.Chart(points).encode(x=x, tooltip=tooltip)
+    scale = alt.Scale(domain=list(SCORE_DOMAIN))
+    published = base.transform_filter("!datum.suppressed")
+    lines = published.mark_line(point=True).encode(y=alt.Y("mean_score:Q", title="Mean (1-10)", scale=scale),
+                                                   color=colour)
+    hidden = base.transform_filter("datum.suppressed").transform_calculate(floor=str(SCORE_DOMAIN[0]))
+    marks = hidden.mark_point(shape="square", filled=True, color=SUPPRESSED_GREY, size=90).encode(
+        y=alt.Y("floor:Q", scale=scale))
+    words = hidden.mark_text(dy=-10, color=SUPPRESSED_GREY).encode(y=alt.Y("floor:Q", scale=scale),
+                                                                   text=alt.value("suppressed"))
+    return (lines + marks + words).properties(height=280)
+
+
+def enps_bar(segments: pd.DataFrame) -> alt.Chart | alt.LayerChart:
+    """One stacked bar of detractors, passives and promoters (expects results.enps_frame); a suppressed group is
+    one grey bar saying 'suppressed', its tooltip giving the reason."""
+    tooltip = [alt.Tooltip("category:N", title="Group"), alt.Tooltip("tooltip:N", title="Respondents")]
+    if (segments["category"] == "suppressed").any():
+        base = alt.Chart(segments).encode(tooltip=tooltip)
+        grey = base.mark_bar(color=SUPPRESSED_GREY, opacity=0.35).encode(
+            x=alt.X("share:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])))
+        word = base.transform_calculate(mid="0.5").mark_text().encode(x="mid:Q", text=alt.value("suppressed"))
+        return (grey + word).properties(height=70)
+    return (
+        alt.Chart(segments)
+        .mark_bar()
+        .encode(
+            x=alt.X("share:Q", stack="normalize", title=None, axis=alt.Axis(format="%")),
+            order=alt.Order("order:Q"),
+            color=alt.Color("category:N", title=None, sort=alt.SortField("order"), legend=alt.Legend(orient="bottom")),
+            tooltip=tooltip,
+        )
+        .properties(height=70)
+    )

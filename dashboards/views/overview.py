@@ -1,113 +1,106 @@
-"""Overview: what the warehouse holds now (org, surveys, answers) and what the current deliveries rejected."""
+"""Overview: the organisation's engagement, eNPS and participation in a survey, their trend, the open alerts
+and a heatmap of every group this person may see across the drivers (suppressed cells shown as suppressed)."""
 
 import streamlit as st
 
-from dashboards import data
+from dashboards import charts, data, export, results, session
 
-EMPTY_STATE = (
-    "No survey loaded yet — run `novora generate` and `novora materialize`, "
-    "or drop files into the landing zone"
-)
+EMPTY_STATE = "No survey yet — run `novora generate` and `novora materialize`, or drop files into the landing zone"
+TEAM_PAGE = "views/team.py"
 
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 row`` / ``1,234 rows``: counts always carry thousands separators."""
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
-def dagster_link() -> None:
-    url = data.dagster_ui_url()
-    left, right = st.columns([1, 4], vertical_alignment="center")
-    left.link_button("Open Dagster UI", url, icon=":material/open_in_new:")
-    right.caption(f"Asset lineage, run history and backfills of a survey live in Dagster UI at {url}.")
-
+viewer = session.require_viewer()
 
 st.title("Overview")
-st.caption("What is loaded now: the current delivery of every landing-zone file, after validation.")
 
-if data.missing_relations():
-    # Nothing has been materialised into this warehouse yet (or dbt has not built the staging views).
+survey_table = results.surveys() if results.results_ready() else None
+if survey_table is None or survey_table.empty:
     st.info(EMPTY_STATE, icon=":material/inbox:")
     st.caption(f"Landing zone: `{data.landing_zone()}`")
-    dagster_link()
     st.stop()
 
-numbers = data.headline()
-
-teams, employees, surveys, answers, respondents, quarantined = st.columns(6)
-teams.metric(
-    "Teams", f"{numbers.teams:,}", delta=plural(numbers.teams_rejected, "row") + " rejected",
-    delta_color="off", delta_arrow="off", border=True,
-    help="Teams loaded from org/teams.csv; rejected rows are in the quarantine (Data health).",
-)
-employees.metric(
-    "Active employees", f"{numbers.active_employees:,}",
-    delta=f"of {numbers.employees:,} · {numbers.employees_rejected:,} rejected",
-    delta_color="off", delta_arrow="off", border=True,
-    help="Employees marked active in org/employees.csv, of everyone on the roster; rejected rows are quarantined.",
-)
-surveys.metric(
-    "Surveys loaded", f"{numbers.surveys:,}", delta=plural(numbers.questions, "question") + " in all",
-    delta_color="off", delta_arrow="off", border=True,
-)
-answers.metric(
-    "Answers loaded", f"{numbers.answers:,}", delta=f"{numbers.answers_rejected:,} rejected",
-    delta_color="off", delta_arrow="off", border=True,
-    help="One answer is one response row (a respondent's answer to one question).",
-)
-respondents.metric(
-    "Respondents", f"{numbers.respondents:,}", delta=f"of {numbers.invited:,} invited",
-    delta_color="off", delta_arrow="off", border=True,
-    help="Distinct response ids per survey (responses are anonymous).",
-)
-quarantined.metric(
-    "Rows quarantined", f"{numbers.rows_quarantined:,}", delta="in " + plural(numbers.files_with_rejections, "file"),
-    delta_color="off", delta_arrow="off", border=True,
-    help="Rows of the current deliveries that broke their contract, with every reason (Data health).",
+min_n = results.min_n()
+hidden = results.suppressed_reason_text(min_n)
+labels = {row["survey_id"]: results.survey_label(row) for row in survey_table.to_dict("records")}
+newest_first = survey_table.sort_values("survey_seq", ascending=False)["survey_id"].tolist()
+survey_id = st.selectbox(
+    "Survey", newest_first, index=newest_first.index(results.default_survey(survey_table)),
+    format_func=labels.get, key="overview_survey",
 )
 
-rejected_files = data.rejected_files()
-if not rejected_files.empty:
-    st.warning(
-        f"{plural(len(rejected_files), 'file')} could not be read at all and "
-        f"{'was' if len(rejected_files) == 1 else 'were'} rejected whole; the previous good delivery "
-        "(if any) is still in use.",
-        icon=":material/report:",
-    )
-    st.page_link("views/data_health.py", label="See why on Data health", icon=":material/arrow_forward:")
+series = results.org_series(viewer)
+headline = results.org_headline(series, survey_id)
+n_open, n_open_survey = results.open_alerts(viewer, survey_id)
 
-st.subheader("Surveys")
-survey_table = data.surveys()
-if survey_table.empty:
-    st.info(EMPTY_STATE, icon=":material/inbox:")
-    st.caption(f"Landing zone: `{data.landing_zone()}`")
+
+def trend(column: str, flag: str | None) -> list[float]:
+    """The organisation's published values, oldest survey first (a suppressed survey leaves no point)."""
+    shown = series if flag is None else series[~series[flag].astype(bool)]
+    return shown[column].dropna().round(2).tolist()
+
+
+def signed(value: float | None, digits: int, unit: str = "") -> str | None:
+    return None if value is None else f"{value:+.{digits}f}{unit}"
+
+
+engagement, enps, participation, alerts = st.columns(4)
+if headline.engagement_suppressed:
+    engagement.metric("Engagement", results.SUPPRESSED_LABEL, help=hidden, border=True)
 else:
-    st.dataframe(
-        survey_table,
-        hide_index=True,
-        column_config={
-            "survey_id": st.column_config.TextColumn("Survey", pinned=True),
-            "title": st.column_config.TextColumn("Title"),
-            "opened_at": st.column_config.DatetimeColumn("Opened (UTC)", format="YYYY-MM-DD HH:mm"),
-            "closed_at": st.column_config.DatetimeColumn("Closed (UTC)", format="YYYY-MM-DD HH:mm"),
-            "questions": st.column_config.NumberColumn("Questions", format="localized"),
-            "invited": st.column_config.NumberColumn("Invited", format="localized"),
-            "respondents": st.column_config.NumberColumn("Respondents", format="localized"),
-            "participation_rate": st.column_config.NumberColumn(
-                "Participation", format="percent", help="Respondents ÷ invited (not suppressed: counts only)."
-            ),
-            "answers_loaded": st.column_config.NumberColumn("Answers loaded", format="localized"),
-            "answers_rejected": st.column_config.NumberColumn(
-                "Answers rejected", format="localized", help="Rows of responses.csv sent to the quarantine."
-            ),
-            "last_loaded_at": st.column_config.DatetimeColumn(
-                "Last loaded (UTC)", format="YYYY-MM-DD HH:mm:ss", help="When its newest file in use was loaded."
-            ),
-        },
+    engagement.metric(
+        "Engagement", "—" if headline.engagement is None else f"{headline.engagement:.2f}",
+        delta=signed(results.change(headline.engagement, headline.prev_engagement), 2),
+        chart_data=trend("engagement_score", "engagement_suppressed"), border=True,
+        help="Mean of every likert answer (1-10) across the organisation; change since the previous survey.",
     )
-    st.page_link(
-        "views/data_health.py", label="Deliveries and quarantined rows: Data health", icon=":material/arrow_forward:"
+if headline.enps_suppressed:
+    enps.metric("eNPS", results.SUPPRESSED_LABEL, help=hidden, border=True)
+else:
+    enps.metric(
+        "eNPS", "—" if headline.enps is None else f"{headline.enps:+.0f}",
+        delta=signed(results.change(headline.enps, headline.prev_enps), 0),
+        chart_data=trend("enps", "enps_suppressed"), border=True,
+        help="% promoters (9-10) − % detractors (0-6), from −100 to +100; change since the previous survey.",
     )
+rate_change = results.change(headline.participation_rate, headline.prev_participation_rate)
+participation.metric(
+    "Participation", "—" if headline.participation_rate is None else f"{headline.participation_rate:.0%}",
+    delta=f"{headline.responded:,} of {headline.invited:,} invited responded", delta_color="off", delta_arrow="off",
+    chart_data=[round(100 * r, 1) for r in trend("participation_rate", None)], border=True,
+    help="Responses ÷ people invited (counts are never suppressed)"
+    + ("" if rate_change is None else f"; {100 * rate_change:+.1f} points since the previous survey") + ".",
+)
+alerts.metric(
+    "Open alerts", f"{n_open:,}", delta=f"{n_open_survey:,} about this survey", delta_color="off",
+    delta_arrow="off", border=True, help="Open or acknowledged alerts about the groups you may see.",
+)
+suppressed_surveys = series[series["engagement_suppressed"].astype(bool)]["survey_id"].tolist()
+if suppressed_surveys:
+    st.caption(f"Not in the trend lines ({hidden}): {', '.join(suppressed_surveys)}.")
 
-st.subheader("Pipeline")
-dagster_link()
+st.subheader("Drivers by group")
+frame = results.heatmap_frame(results.heatmap_cells(viewer, survey_id), min_n)
+if frame.empty:
+    st.info("No scores for this survey yet.", icon=":material/inbox:")
+    st.stop()
+st.caption(
+    "Mean score (1-10) per driver. Grey cells are suppressed: " + hidden
+    + (". You see organisation-level results." if viewer.role == "viewer" else ".")
+)
+st.altair_chart(charts.driver_heatmap(frame), width="stretch")
+table = results.heatmap_table(frame, min_n)
+
+groups = table[table["scope"] != "org"][["team_id", "scope", "Group"]]
+if not groups.empty:
+    options = list(groups.itertuples(index=False, name=None))
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    chosen = left.selectbox("Open a group's page", options, format_func=lambda g: g[2], key="overview_group")
+    right.page_link(TEAM_PAGE, label=f"Open {chosen[2]}", icon=":material/arrow_forward:",
+                    query_params={"team": chosen[0], "scope": chosen[1]})
+
+with st.expander("Heatmap as a table", icon=":material/table:"):
+    metric_columns = [c for c in table.columns if c not in ("Group", "team_id", "scope")]
+    st.dataframe(results.as_text(table.drop(columns=["team_id", "scope"]), metric_columns), hide_index=True)
+st.download_button(
+    "Download heatmap (CSV)", export.to_csv_bytes(table), file_name=export.download_name("heatmap", survey_id),
+    mime="text/csv", icon=":material/download:", key="overview_download",
+)

@@ -13,11 +13,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboards.scope import Viewer
 from orchestration import database, migrate
 from orchestration.config import load_config
 from tests.landing_fixture import write_landing
@@ -134,70 +134,94 @@ def page_text(app: AppTest) -> str:
 
 
 # ---------------------------------------------------------------- Overview
+# The fixture's one survey has 3 respondents (r1, r2, r3): below min_n 4, so every group is suppressed, the
+# organisation included; participation counts are published (3 of 7 invited).
+
+PASSWORD = "correct horse battery"
+ADMIN, MANAGER, VIEWER = "ada.lovelace@acme.example", "grace.hopper@acme.example", "barbara.liskov@acme.example"
+OVERVIEW = str(APP.parent / "views" / "overview.py")
+HIDDEN = "hidden to protect anonymity: fewer than 4 responses"
+HIDDEN_CELL = "suppressed (fewer than 4 responses)"
 
 
-def test_overview_headline_numbers(loaded) -> None:
-    shown = metrics(run_app())
+@pytest.fixture(scope="session")
+def accounts(warehouses) -> None:
+    """The roster's admin, manager (Engineering) and viewer can sign in to the loaded warehouse."""
+    from assets.access.auth import set_password
+    from assets.access.users import sync_users
 
-    assert shown["Teams"] == (f"{TEAMS_LOADED}", f"{TEAMS_REJECTED} row rejected")
-    assert shown["Active employees"] == (
-        f"{EMPLOYEES_ACTIVE}", f"of {EMPLOYEES_LOADED} · {EMPLOYEES_REJECTED} rejected"
-    )
-    assert shown["Surveys loaded"] == ("1", f"{QUESTIONS_LOADED} questions in all")
-    assert shown["Answers loaded"] == (f"{ANSWERS_LOADED}", f"{ANSWERS_REJECTED} rejected")
-    assert shown["Respondents"] == (f"{RESPONDENTS}", f"of {INVITED} invited")
-    assert shown["Rows quarantined"] == (f"{QUARANTINED}", "in 5 files")
-
-
-def test_overview_survey_table(loaded) -> None:
-    app = run_app()
-
-    surveys = app.dataframe[0].value
-    assert surveys["survey_id"].tolist() == [SURVEY_ID]
-    row = surveys.iloc[0]
-    assert row["title"] == "January pulse"
-    assert row["opened_at"] == pd.Timestamp("2026-01-05T09:00:00Z")
-    assert row["closed_at"] == pd.Timestamp("2026-01-16T17:00:00Z")
-    assert (row["questions"], row["invited"], row["respondents"]) == (QUESTIONS_LOADED, INVITED, RESPONDENTS)
-    assert row["participation_rate"] == pytest.approx(RESPONDENTS / INVITED)
-    assert (row["answers_loaded"], row["answers_rejected"]) == (ANSWERS_LOADED, ANSWERS_REJECTED)
-    assert pd.notna(row["last_loaded_at"])
-    # counts are shown with thousands separators and participation as a percentage
-    config = app.dataframe[0].proto.columns
-    assert '"invited": {"label": "Invited", "type_config": {"type": "number", "format": "localized"}}' in config
-    assert '"format": "percent"' in config
+    url = database.ensure_server(load_config(warehouses["loaded"]))
+    with psycopg.connect(url, autocommit=True) as conn:
+        sync_users(conn)
+        for email in (ADMIN, MANAGER, VIEWER):
+            set_password(conn, email, PASSWORD, actor="test")
 
 
-def test_overview_links_to_dagster_ui_from_environment(loaded, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NOVORA_DAGSTER_URL", "http://dagster.internal:3333/")
-    app = run_app()
-
-    buttons = app.get("link_button")
-    assert [(b.value, b.proto.url) for b in buttons] == [("Open Dagster UI", "http://dagster.internal:3333")]
-
-
-def test_overview_dagster_ui_default(loaded, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NOVORA_DAGSTER_URL", raising=False)
-    assert run_app().get("link_button")[0].proto.url == "http://127.0.0.1:3000"
+def signed_in(email: str, page: str | None = None) -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    app.text_input[0].input(email)
+    app.text_input[1].input(PASSWORD)
+    app.button[0].click().run()
+    if page:
+        app.switch_page(page).run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
 
 
-def test_navigation_has_the_two_real_pages(loaded) -> None:
+def test_overview_headline_of_a_suppressed_survey(loaded, accounts) -> None:
+    app = signed_in(ADMIN)
+
+    assert app.title[0].value == "Overview"
+    assert app.selectbox(key="overview_survey").value == SURVEY_ID
+    shown = metrics(app)
+    assert shown["Engagement"] == ("suppressed", "")
+    assert shown["eNPS"] == ("suppressed", "")
+    assert shown["Participation"] == ("43%", f"{RESPONDENTS} of {INVITED} invited responded")
+    assert shown["Open alerts"][1].endswith("about this survey")
+    # the ingestion counts moved to Data health
+    assert not {"Teams", "Answers loaded", "Rows quarantined"} & set(shown)
+
+
+def test_overview_heatmap_shows_every_group_as_suppressed(loaded, accounts) -> None:
+    app = signed_in(ADMIN)
+
+    table = app.dataframe[0].value
+    # Acme Inc's own members did not answer (r1, r2 are in eng, r3 in ops): no direct-members row
+    assert table["Group"].tolist() == ["Whole organisation", "Acme Inc (whole subtree)", "Engineering", "Operations"]
+    metric_columns = [c for c in table.columns if c != "Group"]
+    assert metric_columns == ["Recognition", "Growth", "Engagement"]
+    assert (table[metric_columns] == HIDDEN_CELL).all().all()  # never a blank cell
+    assert HIDDEN in page_text(app)
+    assert len(app.get("vega_lite_chart")) == 1
+    assert [b.label for b in app.get("download_button")] == ["Download heatmap (CSV)"]
+
+
+def test_overview_is_scoped_for_a_manager_and_a_viewer(loaded, accounts) -> None:
+    # Grace Hopper manages Engineering (no sub-teams): her team and the organisation
+    assert signed_in(MANAGER).dataframe[0].value["Group"].tolist() == ["Whole organisation", "Engineering"]
+    app = signed_in(VIEWER)
+    assert app.dataframe[0].value["Group"].tolist() == ["Whole organisation"]
+    assert "organisation-level results" in page_text(app)
+
+
+def test_navigation_has_real_pages(loaded, accounts) -> None:
     for page in (None, DATA_HEALTH):
-        app = run_app(page)
-        text = page_text(app)
+        text = page_text(signed_in(ADMIN, page))
         assert not [word for word in PLACEHOLDER_WORDS if word in text]
-    assert run_app().title[0].value == "Overview"
-    assert run_app(DATA_HEALTH).title[0].value == "Data health"
+    assert signed_in(ADMIN).title[0].value == "Overview"
+    assert signed_in(ADMIN, DATA_HEALTH).title[0].value == "Data health"
 
 
 def test_overview_empty_state(bare) -> None:
-    app = run_app()
+    app = AppTest.from_file(OVERVIEW, default_timeout=TIMEOUT)
+    app.session_state["novora_viewer"] = Viewer("u1", ADMIN, "admin", None)
+    app.run()
 
+    assert not app.exception
     assert [i.value for i in app.info] == [
-        "No survey loaded yet — run `novora generate` and `novora materialize`, or drop files into the landing zone"
+        "No survey yet — run `novora generate` and `novora materialize`, or drop files into the landing zone"
     ]
     assert not app.metric and not app.dataframe
-    assert app.get("link_button")[0].value == "Open Dagster UI"
 
 
 # ---------------------------------------------------------------- Data health
