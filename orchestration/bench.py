@@ -44,6 +44,15 @@ SLOWEST_NODES = 5
 Progress = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class AppStage:
+    """How the app stage measures the pages (orchestration/bench_app.py)."""
+
+    query_repeats: int = 30  # uncached runs of each page query
+    render_repeats: int = 20  # cold and warm renders of each page
+    render: bool = True
+
+
 def machine() -> dict[str, object]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -343,9 +352,11 @@ def hold_back(landing: Path, survey_id: str, folder: Path) -> Path:
 
 
 def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progress, surveys: int = 12,
-              check_full_refresh: bool = False, comments_only: bool = False, live: bool = True) -> dict:
+              check_full_refresh: bool = False, comments_only: bool = False, live: bool = True,
+              app: AppStage | None = None) -> dict:
     """Every stage on a fresh warehouse; with ``live``, one survey more is generated and held back, to land
-    while the real daemon runs (orchestration/bench_alerts.py)."""
+    while the real daemon runs (orchestration/bench_alerts.py); with ``app``, the dashboards' page queries and
+    renders over the year loaded, last (orchestration/bench_app.py)."""
     from orchestration.bench_alerts import bench_alert_evaluation, bench_live
     from orchestration.bench_nlp import bench_comments
     from orchestration.synthetic import GenerateOptions, generate
@@ -388,6 +399,14 @@ def run_bench(home: Path, teams: int, employees_per_team: int, progress: Progres
         except Exception as error:  # the figures measured so far still come out; the CLI exits non-zero
             progress(f"live stage failed: {type(error).__name__}: {error}")
             figures["live"] = {"error": f"{type(error).__name__}: {error}"}
+    if app is not None:
+        from orchestration.bench_app import measure_app
+
+        try:
+            figures["app"] = measure_app(config, url, progress, app.query_repeats, app.render_repeats, app.render)
+        except Exception as error:  # as for live: what was measured still comes out; the CLI exits non-zero
+            progress(f"app stage failed: {type(error).__name__}: {error}")
+            figures["app"] = {"error": f"{type(error).__name__}: {error}"}
 
     copy_seconds = seconds.get("responses_load_seconds", 0.0)
     figures.update({
