@@ -31,6 +31,7 @@ def quarantine_reasons_chart(reasons: pd.DataFrame) -> alt.Chart:
 SUPPRESSED_GREY = "#9e9e9e"
 SCORE_DOMAIN = (1, 10)
 HEATMAP_ROW_PX = 34
+ENPS_BAR_PX = 48
 
 
 def driver_heatmap(cells: pd.DataFrame) -> alt.LayerChart:
@@ -43,7 +44,8 @@ def driver_heatmap(cells: pd.DataFrame) -> alt.LayerChart:
                alt.Tooltip("tooltip:N", title="Score")]
     base = alt.Chart(cells).encode(x=x, y=y, tooltip=tooltip)
     published = base.transform_filter("!datum.suppressed").mark_rect().encode(
-        color=alt.Color("score:Q", title="Mean (1-10)", scale=alt.Scale(domain=list(SCORE_DOMAIN)))
+        color=alt.Color("score:Q", title="Mean (1-10)", scale=alt.Scale(domain=list(SCORE_DOMAIN)),
+                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=240))
     )
     hidden = base.transform_filter("datum.suppressed").mark_rect(color=SUPPRESSED_GREY, opacity=0.35)
     labels = base.mark_text(fontSize=12).encode(text="label:N")
@@ -90,20 +92,16 @@ def enps_bar(segments: pd.DataFrame) -> alt.Chart | alt.LayerChart:
     """One stacked bar of detractors, passives and promoters (expects results.enps_frame); a suppressed group is
     one grey bar saying 'suppressed', its tooltip giving the reason."""
     tooltip = [alt.Tooltip("category:N", title="Group"), alt.Tooltip("tooltip:N", title="Respondents")]
+    # one band: a discrete y gives the bar its height whatever the container does with the chart's height
+    band = alt.Y("band:N", title=None, axis=None)
+    base = alt.Chart(segments).transform_calculate(band="'eNPS'").encode(y=band, tooltip=tooltip)
     if (segments["category"] == "suppressed").any():
-        base = alt.Chart(segments).encode(tooltip=tooltip)
         grey = base.mark_bar(color=SUPPRESSED_GREY, opacity=0.35).encode(
             x=alt.X("share:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])))
         word = base.transform_calculate(mid="0.5").mark_text().encode(x="mid:Q", text=alt.value("suppressed"))
-        return (grey + word).properties(height=70)
-    return (
-        alt.Chart(segments)
-        .mark_bar()
-        .encode(
-            x=alt.X("share:Q", stack="normalize", title=None, axis=alt.Axis(format="%")),
-            order=alt.Order("order:Q"),
-            color=alt.Color("category:N", title=None, sort=alt.SortField("order"), legend=alt.Legend(orient="bottom")),
-            tooltip=tooltip,
-        )
-        .properties(height=70)
-    )
+        return (grey + word).properties(height=alt.Step(ENPS_BAR_PX))
+    return base.mark_bar().encode(
+        x=alt.X("share:Q", stack="normalize", title=None, axis=alt.Axis(format="%")),
+        order=alt.Order("order:Q"),
+        color=alt.Color("category:N", title=None, sort=alt.SortField("order"), legend=alt.Legend(orient="bottom")),
+    ).properties(height=alt.Step(ENPS_BAR_PX))

@@ -72,10 +72,9 @@ if table.empty:
     st.info("No driver scores for this group in this survey.", icon=":material/inbox:")
 else:
     st.caption(f"Change: since the group's previous survey. Suppressed: {hidden}.")
-    left, right = st.columns([3, 2])
     shown = results.as_text(table.drop(columns=["driver_id", "suppressed"]), ["Mean (1-10)", "Change (points)"])
-    left.dataframe(results.as_text(shown, ["Favorable %", "Change %"], digits=1), hide_index=True)
-    right.altair_chart(charts.driver_bars(results.driver_bar_frame(drivers, min_n)), width="stretch")
+    st.dataframe(results.as_text(shown, ["Favorable %", "Change %"], digits=1), hide_index=True)
+    st.altair_chart(charts.driver_bars(results.driver_bar_frame(drivers, min_n)), width="stretch")
     st.download_button(
         "Download drivers (CSV)", export.to_csv_bytes(table.drop(columns=["driver_id"])),
         file_name=export.download_name("team", team_id, scope, survey_id), mime="text/csv",

@@ -253,6 +253,7 @@ def test_enps_chart_of_a_suppressed_group_is_a_grey_bar() -> None:
     shown = json.loads(charts.enps_bar(results.enps_frame(
         results.EnpsDistribution(10, False, 5, 2, 3, 20.0), 4)).to_json())
     assert shown["encoding"]["x"]["stack"] == "normalize" and "scale" not in shown["encoding"]["color"]
+    assert shown["encoding"]["y"]["field"] == "band"  # one band, so the bar has a height
 
 
 def test_as_text_keeps_the_suppressed_wording() -> None:
