@@ -7,7 +7,8 @@ query the page really sends (SQL, parameters, the app role's URL, the calling da
 pages are those ``dashboards.navigation.PAGES`` registers, so a page added there is measured without a change
 here. Each recorded query is then replayed ``query_repeats`` times, uncached, the way ``data._read`` runs it: a
 new connection, a read-only transaction, fetch, a DataFrame. A page's figure per round is the sum of its distinct
-queries (what one page run with a cold cache waits for in the database).
+queries (what one page run with a cold cache waits for in the database). ``script`` times the whole page script
+in AppTest, cold and warm, so that a slow render can be told apart: the server's Python or the browser.
 
 Render. A real ``streamlit run dashboards/app.py`` serves the warehouse; Debian's Chromium (Playwright) signs in
 through the form and, for each page in the navigation, measures in the browser, from the click until Streamlit
@@ -66,6 +67,7 @@ QUERY_TARGET_MS = 100.0
 RENDER_TARGET_MS = 300.0
 QUERY_REPEATS = 30
 RENDER_REPEATS = 20
+SCRIPT_REPEATS = 10  # runs of each page script in AppTest, cold and warm: where render time goes, server or browser
 ROLES = ("admin", "manager")  # the scopes measured: every team, and the manager who sees the most teams
 APP_TOKEN_KEY = "novora_token"  # where dashboards/app.py keeps the session token it resumes on every run
 
@@ -77,7 +79,8 @@ VIEWPORT = {"width": 1600, "height": 1000}
 SERVER_START_TIMEOUT_S = 120
 WAIT_MS = 120_000
 QUERY_METHOD = ("each query a page sent in AppTest, replayed uncached as data._read runs it (new connection as "
-                "the app's role, read-only, fetch, DataFrame); page_total: the sum of the page's queries per round")
+                "the app's role, read-only, fetch, DataFrame); page_total: the sum of the page's queries per round; "
+                "script: the whole page script in AppTest (no browser), cold (cache cleared) and warm")
 RENDER_METHOD = ("in Chromium against streamlit run, from the click until the script run reports finished: cold = "
                  "'Refresh data' on the page (query cache cleared), warm = back to the page from another one")
 # How data._read connects (a statement never runs longer than 15 s); the replay connects the same way.
@@ -127,6 +130,13 @@ def page_query_figures(samples: Mapping[str, Sequence[float]], rows: Mapping[str
         "slowest_query_p95_ms": worst,
         "met": worst is None or worst < target_ms,
     }
+
+
+def script_figures(cold: Sequence[float], warm: Sequence[float]) -> dict[str, object] | None:
+    """The page script's own seconds in AppTest (no browser), cold and warm, summarised (None: not timed)."""
+    if not cold and not warm:
+        return None
+    return {"cold": summary_ms(cold) if cold else None, "warm": summary_ms(warm) if warm else None}
 
 
 def render_figures(cold: Sequence[float], warm: Sequence[float], target_ms: float = RENDER_TARGET_MS
@@ -346,23 +356,29 @@ def environment(env: Mapping[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def quiet_streamlit() -> Iterator[None]:
-    """Streamlit's loggers at ERROR inside the block: AppTest outside a server warns about it on every call."""
-    import streamlit.testing.v1  # noqa: F401  (its modules' loggers exist from here on)
-
-    loggers = [logging.getLogger(name) for name in list(logging.Logger.manager.loggerDict)
-               if name == "streamlit" or name.startswith("streamlit.")]
-    levels = [logger.level for logger in loggers]
+    """No log records up to WARNING inside the block: AppTest outside a server warns about it on every call (and
+    Streamlit resets its loggers' levels as it runs, so only a process-wide switch keeps them quiet)."""
+    logging.disable(logging.WARNING)
     try:
-        for logger in loggers:
-            logger.setLevel(logging.ERROR)
         yield
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+        logging.disable(logging.NOTSET)
 
 
-def record_page(page: AppPage, params: Mapping[str, str], viewer, timeout: float = 120) -> list[RecordedQuery]:
-    """Run ``page`` in AppTest as ``viewer`` and return every query it sent (the caches cleared first)."""
+@dataclass(frozen=True)
+class PageRun:
+    """What one page did in AppTest: the queries its first (cold) run sent, and the seconds of later runs in the
+    same process, cold (st.cache_data cleared first) and warm (cached): the script's own cost, no browser."""
+
+    queries: list[RecordedQuery]
+    script_cold: list[float]
+    script_warm: list[float]
+
+
+def run_page(page: AppPage, params: Mapping[str, str], viewer, script_repeats: int = 0, timeout: float = 120
+             ) -> PageRun:
+    """Run ``page`` in AppTest as ``viewer``: record every query it sends (the caches cleared first), then time
+    ``script_repeats`` cold and warm runs of it."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -382,6 +398,16 @@ def record_page(page: AppPage, params: Mapping[str, str], viewer, timeout: float
                                           call.get("sql", values[1]), call.get("params", None)))
         return original(*args, **kwargs)
 
+    def timed(clear: bool) -> float:
+        if clear:
+            st.cache_data.clear()
+        started = time.perf_counter()
+        app.run()
+        seconds = time.perf_counter() - started
+        if app.exception:
+            raise RuntimeError(f"{page.path}: {app.exception[0].message}")
+        return seconds
+
     data._read = recorder
     try:
         app = AppTest.from_file(str(APP_FILE), default_timeout=timeout)
@@ -393,11 +419,14 @@ def record_page(page: AppPage, params: Mapping[str, str], viewer, timeout: float
             app.query_params[name] = value
         active = True
         app.switch_page(page.path).run()
+        active = False
         if app.exception:
             raise RuntimeError(f"{page.path}: {app.exception[0].message}")
     finally:
         data._read = original
-    return recorded
+    cold = [timed(clear=True) for _ in range(script_repeats)]
+    warm = [timed(clear=False) for _ in range(script_repeats)]
+    return PageRun(recorded, cold, warm)
 
 
 def time_query(url: str, query: RecordedQuery) -> tuple[float, float, int]:
@@ -439,8 +468,9 @@ def viewer_for(conn: psycopg.Connection, account: BenchAccount):
 
 
 def bench_queries(url: str, env: Mapping[str, str], pages: Sequence[AppPage], accounts: Mapping[str, BenchAccount],
-                  repeats: int, progress: Progress) -> tuple[dict, dict]:
-    """Per page (and query-parameter visit) and role: the recorded queries replayed ``repeats`` times."""
+                  repeats: int, progress: Progress, script_repeats: int = SCRIPT_REPEATS) -> tuple[dict, dict]:
+    """Per page (and query-parameter visit) and role: the recorded queries replayed ``repeats`` times, and the
+    page script timed ``script_repeats`` times cold and warm in AppTest."""
     figures: dict[str, dict[str, object]] = {}
     connects: list[float] = []
     with psycopg.connect(url, autocommit=True) as conn, environment(env):
@@ -454,7 +484,8 @@ def bench_queries(url: str, env: Mapping[str, str], pages: Sequence[AppPage], ac
                         continue
                     try:
                         with quiet_streamlit():
-                            queries = unique_names(record_page(page, params, viewer))
+                            run = run_page(page, params, viewer, script_repeats)
+                        queries = unique_names(run.queries)
                         times, rows, connected = replay(queries, repeats)
                     except Exception as error:  # one broken page must not hide the others' figures
                         progress(f"  {label} ({role}): {type(error).__name__}: {error}")
@@ -463,12 +494,16 @@ def bench_queries(url: str, env: Mapping[str, str], pages: Sequence[AppPage], ac
                         continue
                     connects += connected
                     page_figures = page_query_figures(times, rows)
+                    page_figures["script"] = script_figures(run.script_cold, run.script_warm)
                     page_figures["sql"] = {q.name: " ".join(q.sql.split())[:160] for q in queries}
                     figures.setdefault(label, {})[role] = page_figures
                     total = page_figures["page_total"]
+                    script = page_figures["script"]
                     progress(f"  {label} ({role}): {len(queries)} queries, slowest p95 "
                              f"{page_figures['slowest_query_p95_ms']} ms, page sum p95 "
-                             f"{total['p95_ms'] if total else 0} ms")
+                             f"{total['p95_ms'] if total else 0} ms; script in AppTest p95 cold "
+                             f"{script['cold']['p95_ms'] if script else '-'} ms, warm "
+                             f"{script['warm']['p95_ms'] if script else '-'} ms")
     return figures, (summary_ms(connects) if connects else {})
 
 

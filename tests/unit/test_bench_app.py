@@ -222,3 +222,11 @@ def test_the_whole_bench_ends_with_the_app_stage_unless_skipped(monkeypatch, tmp
         result = CliRunner().invoke(cli, ["bench", "--home", str(tmp_path), *extra])
         assert result.exit_code == 0, result.output
     assert stages == [AppStage(30, 20, True), None, None, AppStage(7, 20, False)]
+
+
+def test_script_figures_summarise_cold_and_warm_runs():
+    from orchestration.bench_app import script_figures
+
+    assert script_figures([0.2, 0.1], [0.05]) == {"cold": {"n": 2, "p50_ms": 150.0, "p95_ms": 195.0, "max_ms": 200.0},
+                                                 "warm": {"n": 1, "p50_ms": 50.0, "p95_ms": 50.0, "max_ms": 50.0}}
+    assert script_figures([], []) is None
