@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -34,17 +33,6 @@ DATASET_ORDER = ("teams", "employees", "surveys", "invitations", "responses")
 # records carry names and emails (identities stay in raw and quarantine, SPEC section 5); the others hold ids.
 DATASETS_WITH_VISIBLE_RECORDS = ("teams", "surveys", "invitations")
 
-# Relations each page needs; before the first `novora materialize` some of them do not exist yet.
-LOADED_RELATIONS = (
-    "staging.stg_raw__teams",
-    "staging.stg_raw__employees",
-    "staging.stg_raw__surveys",
-    "staging.stg_raw__questions",
-    "staging.stg_raw__invitations",
-    "staging.stg_raw__responses",
-    "raw.deliveries",
-    "quarantine.rejected_rows_for_app",
-)
 HEALTH_RELATIONS = ("raw.deliveries", "quarantine.rejected_rows_for_app")
 
 # Sentinel for the quarantine filter: rows of the org files, which belong to no survey.
@@ -137,150 +125,13 @@ def refresh() -> None:
 # ---------------------------------------------------------------- readiness
 
 
-def missing_relations(relations: tuple[str, ...] = LOADED_RELATIONS) -> list[str]:
+def missing_relations(relations: tuple[str, ...]) -> list[str]:
     """Relations among ``relations`` that do not exist yet (nothing materialised, or dbt not run yet)."""
     frame = query(
         "select name from unnest(%s::text[]) as name where to_regclass(name) is null order by name",
         (list(relations),),
     )
     return frame["name"].tolist()
-
-
-# ---------------------------------------------------------------- overview
-
-
-@dataclass(frozen=True)
-class Headline:
-    """The numbers at the top of the Overview page (current deliveries only)."""
-
-    teams: int
-    teams_rejected: int
-    employees: int
-    active_employees: int
-    employees_rejected: int
-    surveys: int
-    questions: int
-    answers: int
-    answers_rejected: int
-    respondents: int
-    invited: int
-    rows_quarantined: int
-    files_with_rejections: int
-
-
-HEADLINE_SQL = """
-with
-
-teams as (select count(*) as n from staging.stg_raw__teams),
-
-employees as (
-    select count(*) as n, count(*) filter (where is_active) as n_active from staging.stg_raw__employees
-),
-
-surveys as (select count(*) as n from staging.stg_raw__surveys),
-
-questions as (select count(*) as n from staging.stg_raw__questions),
-
-answers as (
-    -- a respondent is one response_id within one survey (ids are only unique per survey)
-    select count(*) as n, count(distinct (survey_id, response_id)) as n_respondents
-    from staging.stg_raw__responses
-),
-
-invitations as (select count(*) as n from staging.stg_raw__invitations),
-
-rejected as (
-    select
-        coalesce(sum(rows_rejected) filter (where dataset = 'teams'), 0) as teams,
-        coalesce(sum(rows_rejected) filter (where dataset = 'employees'), 0) as employees,
-        coalesce(sum(rows_rejected) filter (where dataset = 'responses'), 0) as responses
-    from raw.deliveries
-    where is_current
-),
-
-quarantined as (
-    select count(*) as n, count(distinct file_path) as n_files from quarantine.rejected_rows_for_app
-)
-
-select
-    teams.n as teams,
-    rejected.teams as teams_rejected,
-    employees.n as employees,
-    employees.n_active as active_employees,
-    rejected.employees as employees_rejected,
-    surveys.n as surveys,
-    questions.n as questions,
-    answers.n as answers,
-    rejected.responses as answers_rejected,
-    answers.n_respondents as respondents,
-    invitations.n as invited,
-    quarantined.n as rows_quarantined,
-    quarantined.n_files as files_with_rejections
-from teams, employees, surveys, questions, answers, invitations, rejected, quarantined
-"""
-
-
-def headline() -> Headline:
-    """Counts of what is loaded now, with what the current deliveries rejected."""
-    row = query(HEADLINE_SQL).iloc[0]
-    return Headline(**{name: int(row[name]) for name in Headline.__dataclass_fields__})
-
-
-SURVEYS_SQL = """
-with
-
-surveys as (select * from staging.stg_raw__surveys),
-
-questions as (select survey_id, count(*) as questions from staging.stg_raw__questions group by survey_id),
-
-invited as (select survey_id, count(*) as invited from staging.stg_raw__invitations group by survey_id),
-
-answered as (
-    select survey_id, count(distinct response_id) as respondents, count(*) as answers_loaded
-    from staging.stg_raw__responses
-    group by survey_id
-),
-
-deliveries as (
-    select
-        survey_id,
-        coalesce(sum(rows_rejected) filter (where dataset = 'responses'), 0) as answers_rejected,
-        max(loaded_at) as last_loaded_at
-    from raw.deliveries
-    where is_current and survey_id is not null
-    group by survey_id
-),
-
-final as (
-    select
-        surveys.survey_id,
-        surveys.survey_title as title,
-        surveys.opened_at,
-        surveys.closed_at,
-        coalesce(questions.questions, 0) as questions,
-        coalesce(invited.invited, 0) as invited,
-        coalesce(answered.respondents, 0) as respondents,
-        answered.respondents::numeric / nullif(invited.invited, 0) as participation_rate,
-        coalesce(answered.answers_loaded, 0) as answers_loaded,
-        coalesce(deliveries.answers_rejected, 0) as answers_rejected,
-        deliveries.last_loaded_at
-    from surveys
-    left join questions on questions.survey_id = surveys.survey_id
-    left join invited on invited.survey_id = surveys.survey_id
-    left join answered on answered.survey_id = surveys.survey_id
-    left join deliveries on deliveries.survey_id = surveys.survey_id
-)
-
-select * from final
-order by opened_at desc, survey_id
-"""
-
-
-def surveys() -> pd.DataFrame:
-    """One row per loaded survey: dates, invited, respondents, participation (0..1), answers loaded/rejected."""
-    frame = query(SURVEYS_SQL)
-    frame["participation_rate"] = frame["participation_rate"].astype("float64")
-    return frame
 
 
 # ---------------------------------------------------------------- data health

@@ -55,6 +55,7 @@ def _apply(env: dict[str, str]) -> None:
 @pytest.fixture(scope="session")
 def warehouses() -> Iterator[dict[str, dict[str, str]]]:
     """Environments of two warehouses: ``loaded`` (fixture materialised) and ``bare`` (nothing materialised)."""
+    from assets.access.auth import set_password
     from orchestration.definitions import build_definitions
     from orchestration.runner import materialize_all
 
@@ -79,8 +80,11 @@ def warehouses() -> Iterator[dict[str, dict[str, str]]]:
         migrate.migrate(url)
         from assets.ingestion.ingest import ingest_org
 
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, autocommit=True) as conn:
             ingest_org(conn, root / "bare-landing")
+            # no roster was loaded: the admin account an operator would make by hand
+            conn.execute("insert into app.users (user_id, email, role) values ('E001', %s, 'admin')", (ADMIN,))
+            set_password(conn, ADMIN, PASSWORD, actor="test")
         yield envs
     finally:
         for env in envs.values():
@@ -109,14 +113,6 @@ def loaded(warehouses, monkeypatch: pytest.MonkeyPatch) -> None:
 def bare(warehouses, monkeypatch: pytest.MonkeyPatch) -> None:
     """The app reads a warehouse where nothing was materialised (one unreadable teams.csv was ingested)."""
     _use(warehouses["bare"], monkeypatch)
-
-
-def run_app(page: str | None = None) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
-    if page:
-        app.switch_page(page).run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
 
 
 def metrics(app: AppTest) -> dict[str, tuple[str, str]]:
@@ -227,8 +223,8 @@ def test_overview_empty_state(bare) -> None:
 # ---------------------------------------------------------------- Data health
 
 
-def test_data_health_current_deliveries(loaded) -> None:
-    deliveries = run_app(DATA_HEALTH).dataframe[0].value
+def test_data_health_current_deliveries(loaded, accounts) -> None:
+    deliveries = signed_in(ADMIN, DATA_HEALTH).dataframe[0].value
 
     accounting = {
         (row.dataset, row.survey_id): (row.rows_delivered, row.rows_loaded, row.rows_rejected)
@@ -245,14 +241,14 @@ def test_data_health_current_deliveries(loaded) -> None:
     assert deliveries["loaded_at"].notna().all()
 
 
-def test_data_health_no_file_rejected_whole(loaded) -> None:
-    app = run_app(DATA_HEALTH)
+def test_data_health_no_file_rejected_whole(loaded, accounts) -> None:
+    app = signed_in(ADMIN, DATA_HEALTH)
     assert "No file was rejected whole" in app.success[0].value
     assert not app.error
 
 
-def test_data_health_reasons_ranked(loaded) -> None:
-    app = run_app(DATA_HEALTH)
+def test_data_health_reasons_ranked(loaded, accounts) -> None:
+    app = signed_in(ADMIN, DATA_HEALTH)
 
     reasons = app.dataframe[1].value
     counts = dict(zip(reasons["reason"], reasons["rows_rejected"], strict=True))
@@ -265,8 +261,8 @@ def test_data_health_reasons_ranked(loaded) -> None:
     assert f"{QUARANTINED} rows quarantined" in app.markdown[0].value
 
 
-def test_data_health_quarantine_sample_hides_response_records(loaded) -> None:
-    app = run_app(DATA_HEALTH)
+def test_data_health_quarantine_sample_hides_response_records(loaded, accounts) -> None:
+    app = signed_in(ADMIN, DATA_HEALTH)
 
     sample = app.dataframe[2].value
     assert len(sample) == QUARANTINED
@@ -285,8 +281,8 @@ def test_data_health_quarantine_sample_hides_response_records(loaded) -> None:
     assert "great team" not in text and "x" * 100 not in text
 
 
-def test_data_health_filters(loaded) -> None:
-    app = run_app(DATA_HEALTH)
+def test_data_health_filters(loaded, accounts) -> None:
+    app = signed_in(ADMIN, DATA_HEALTH)
     survey, dataset = app.selectbox(key="quarantine_survey"), app.selectbox(key="quarantine_dataset")
     assert dataset.options == ["All datasets", "teams", "employees", "surveys", "invitations", "responses"]
     assert survey.options == ["All surveys and org files", "Org files (teams, employees)", f"Survey {SURVEY_ID}"]
@@ -308,7 +304,7 @@ def test_data_health_filters(loaded) -> None:
 
 
 def test_data_health_file_rejected_whole(bare) -> None:
-    app = run_app(DATA_HEALTH)
+    app = signed_in(ADMIN, DATA_HEALTH)
 
     rejected = app.dataframe[0].value
     assert rejected["dataset"].tolist() == ["teams"]
@@ -326,6 +322,10 @@ def test_unreachable_warehouse_is_one_clear_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("NOVORA_HOME", str(tmp_path))
     monkeypatch.setenv("NOVORA_DATABASE_URL", "postgresql://novora@127.0.0.1:1/novora")
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not app.error  # the sign-in form needs no database until someone signs in
+    app.text_input[0].input(ADMIN)
+    app.text_input[1].input(PASSWORD)
+    app.button[0].click().run()
 
     assert not app.exception
     assert len(app.error) == 1
