@@ -70,7 +70,10 @@ try:
     viewer = signed_in_viewer()
     st.session_state[session.VIEWER_KEY] = viewer
     if viewer is None:
-        page = st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")], position="hidden")
+        # Every page's address leads to the sign-in form (a bookmarked /team?team=... included), and once signed
+        # in the same address opens that page, if the person's role has it.
+        page = st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:", url_path=spec.url_path,
+                                      default=spec == PAGES[0]) for spec in PAGES], position="hidden")
     else:
         page = st.navigation(pages_for(viewer.role))
         with st.sidebar:

@@ -13,6 +13,11 @@ class PageSpec:
     icon: str
     roles: tuple[str, ...]
 
+    @property
+    def url_path(self) -> str:
+        """The page's address (Streamlit's own default for a page file: its name without ``.py``)."""
+        return self.path.rsplit("/", 1)[-1].removesuffix(".py")
+
 
 ALL_ROLES = ("admin", "manager", "viewer")
 PAGES = (

@@ -1,8 +1,10 @@
-"""Fixtures for browser tests: a warehouse loaded from the fixture landing zone, a real `streamlit run` server
-on a free port, and Debian's Chromium driven by Playwright. Every process started here is stopped here."""
+"""Fixtures for browser tests: a generated org materialised into its own embedded warehouse, with one account
+per role, a real `streamlit run` server on a free port, and Debian's Chromium driven by Playwright. Every process
+started here is stopped here."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import signal
@@ -13,19 +15,22 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from orchestration import database
 from orchestration.config import child_environment, load_config
-from tests.landing_fixture import write_landing
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SERVER_START_TIMEOUT_S = 90
+SITE_OPTIONS = {"teams": 8, "employees_per_team": 12, "surveys": 3, "bad_rows": 6, "seed": 7}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,38 +50,53 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def loaded_environment() -> Iterator[dict[str, str]]:
-    """Environment of a warehouse holding the materialised fixture landing zone (for child processes)."""
-    from orchestration.definitions import build_definitions
-    from orchestration.runner import materialize_all
+@dataclass(frozen=True)
+class Site:
+    """A served app over a generated, materialised warehouse, with one signed-up account per role."""
 
-    # Not under pytest's basetemp: the embedded server runs as another user when tests run as root, and every
-    # pytest start (this session's or a neighbour's) takes the others' permission off /tmp/pytest-of-<user>.
-    root = Path(tempfile.mkdtemp(prefix="novora-e2e-"))
-    env = {"NOVORA_HOME": str(root / "home"), "NOVORA_LANDING": str(write_landing(root / "landing"))}
-    config = load_config(env)
-    saved = dict(os.environ)
-    try:
-        os.environ.update(env)
-        os.environ.pop("NOVORA_DATABASE_URL", None)
-        summary = materialize_all(config, build_definitions(config), echo=lambda message: None)
-        assert all(step.success for step in summary.steps), [s for s in summary.steps if not s.success]
-        yield child_environment(config, base=saved)
-    finally:
-        database.stop_server(config)
-        os.environ.clear()
-        os.environ.update(saved)
-        shutil.rmtree(root, ignore_errors=True)
+    url: str
+    database_url: str
+    landing: Path
+    accounts: dict[str, tuple[str, str]]  # role -> (email, password)
+    manager_teams: frozenset[str]  # what the manager account may see, worked out here from org/teams.csv
 
 
-@pytest.fixture(scope="session")
-def streamlit_url(loaded_environment: dict[str, str], artifacts: Path) -> Iterator[str]:
-    """Base URL of `streamlit run dashboards/app.py` serving the loaded warehouse."""
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def expected_manager_teams(landing: Path, employee_id: str) -> frozenset[str]:
+    """The teams ``employee_id`` manages and every team below them, straight from teams.csv."""
+    teams = read_csv(landing / "org" / "teams.csv")
+    seen = {t["team_id"] for t in teams if t["manager_employee_id"] == employee_id}
+    grew = True
+    while grew:
+        below = {t["team_id"] for t in teams if t["parent_team_id"] in seen}
+        grew = not below <= seen
+        seen |= below
+    return frozenset(seen)
+
+
+def choose_accounts(landing: Path) -> dict[str, str]:
+    """role -> employee id: the first admin, the first viewer, and the manager who sees the most teams short of
+    all of them (so that there are teams they must not see)."""
+    people = [p for p in read_csv(landing / "org" / "employees.csv") if p["active"].lower() == "true"]
+    chosen = {}
+    for role in ("admin", "viewer"):
+        chosen[role] = min(p["employee_id"] for p in people if p["dashboard_role"] == role)
+    every_team = len(read_csv(landing / "org" / "teams.csv"))
+    managers = [p["employee_id"] for p in people if p["dashboard_role"] == "manager"
+                and 1 < len(expected_manager_teams(landing, p["employee_id"])) < every_team]
+    chosen["manager"] = max(sorted(managers), key=lambda e: len(expected_manager_teams(landing, e)))
+    return chosen
+
+
+@contextmanager
+def served_app(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`streamlit run dashboards/app.py` on a free port, for as long as the block runs."""
     port = _free_port()
-    env = {**loaded_environment, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    env.pop("NOVORA_DATABASE_URL", None)
-    log_path = artifacts / "streamlit-e2e.log"
+    env = {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     command = [
         sys.executable, "-m", "streamlit", "run", "dashboards/app.py",
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -109,6 +129,49 @@ def streamlit_url(loaded_environment: dict[str, str], artifacts: Path) -> Iterat
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def site(artifacts: Path) -> Iterator[Site]:
+    """A small synthetic org (8 teams, 3 surveys, planted alerts and bad rows), materialised as `novora
+    materialize` does, with passwords for one admin, one manager and one viewer, served by a real Streamlit."""
+    from assets.access.auth import set_password
+    from orchestration.definitions import build_definitions
+    from orchestration.runner import materialize_all
+    from orchestration.synthetic import GenerateOptions, generate
+
+    # Not under pytest's basetemp: the embedded server runs as another user when tests run as root, and every
+    # pytest start (this session's or a neighbour's) takes the others' permission off /tmp/pytest-of-<user>.
+    root = Path(tempfile.mkdtemp(prefix="novora-e2e-"))
+    landing = root / "landing"
+    generate(landing, GenerateOptions(**SITE_OPTIONS))
+    env = {"NOVORA_HOME": str(root / "home"), "NOVORA_LANDING": str(landing)}
+    config = load_config(env)
+    saved = dict(os.environ)
+    try:
+        os.environ.update(env)
+        os.environ.pop("NOVORA_DATABASE_URL", None)
+        os.environ.pop("NOVORA_APP_DATABASE_URL", None)
+        summary = materialize_all(config, build_definitions(config), echo=lambda message: None)
+        assert summary.ok, [(s.name, s.error) for s in summary.steps if not s.ok]
+        url = database.warehouse_url(config)
+        chosen = choose_accounts(landing)
+        emails = {p["employee_id"]: p["email"] for p in read_csv(landing / "org" / "employees.csv")}
+        accounts = {}
+        with psycopg.connect(url, autocommit=True) as conn:
+            for role, employee_id in chosen.items():
+                password = f"e2e {role} password 2026"
+                set_password(conn, emails[employee_id], password, actor="e2e")
+                accounts[role] = (emails[employee_id], password)
+        child = child_environment(config, base=saved)
+        child.pop("NOVORA_DATABASE_URL", None)
+        with served_app(child, artifacts / "streamlit-e2e.log") as app_url:
+            yield Site(app_url, url, landing, accounts, expected_manager_teams(landing, chosen["manager"]))
+    finally:
+        database.stop_server(config)
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
