@@ -88,6 +88,9 @@ def trend_lines(points: pd.DataFrame) -> alt.LayerChart:
     return (lines + marks + words).properties(height=280)
 
 
+ENPS_COLOURS = {"detractors": "#d1495b", "passives": "#9aa5b1", "promoters": "#2a9d62"}
+
+
 def enps_bar(segments: pd.DataFrame) -> alt.Chart | alt.LayerChart:
     """One stacked bar of detractors, passives and promoters (expects results.enps_frame); a suppressed group is
     one grey bar saying 'suppressed', its tooltip giving the reason."""
@@ -100,8 +103,12 @@ def enps_bar(segments: pd.DataFrame) -> alt.Chart | alt.LayerChart:
             x=alt.X("share:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])))
         word = base.transform_calculate(mid="0.5").mark_text().encode(x="mid:Q", text=alt.value("suppressed"))
         return (grey + word).properties(height=alt.Step(ENPS_BAR_PX))
+    # the one place with fixed colours: detractors read as red and promoters as green in every theme
+    categories = segments.sort_values("order")["category"].tolist()
+    colours = [ENPS_COLOURS[c.split(" ")[0].lower()] for c in categories]
     return base.mark_bar().encode(
         x=alt.X("share:Q", stack="normalize", title=None, axis=alt.Axis(format="%")),
         order=alt.Order("order:Q"),
-        color=alt.Color("category:N", title=None, sort=alt.SortField("order"), legend=alt.Legend(orient="bottom")),
+        color=alt.Color("category:N", title=None, sort=categories, legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(domain=categories, range=colours)),
     ).properties(height=alt.Step(ENPS_BAR_PX))

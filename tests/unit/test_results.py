@@ -252,7 +252,11 @@ def test_enps_chart_of_a_suppressed_group_is_a_grey_bar() -> None:
     assert word["encoding"]["text"] == {"value": "suppressed"}
     shown = json.loads(charts.enps_bar(results.enps_frame(
         results.EnpsDistribution(10, False, 5, 2, 3, 20.0), 4)).to_json())
-    assert shown["encoding"]["x"]["stack"] == "normalize" and "scale" not in shown["encoding"]["color"]
+    assert shown["encoding"]["x"]["stack"] == "normalize"
+    # detractors red, passives grey, promoters green: the meaning of the colours does not depend on the theme
+    assert shown["encoding"]["color"]["scale"] == {
+        "domain": ["Detractors (0-6)", "Passives (7-8)", "Promoters (9-10)"],
+        "range": [charts.ENPS_COLOURS["detractors"], charts.ENPS_COLOURS["passives"], charts.ENPS_COLOURS["promoters"]]}
     assert shown["encoding"]["y"]["field"] == "band"  # one band, so the bar has a height
 
 
