@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestration import database
+from orchestration import database, migrate
 from orchestration.config import child_environment, load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,6 +31,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SERVER_START_TIMEOUT_S = 90
 SITE_OPTIONS = {"teams": 8, "employees_per_team": 12, "surveys": 3, "bad_rows": 6, "seed": 7}
+# Above the default 4 so that a small team of this org (a planted low-participation team) is suppressed.
+SITE_MIN_N = 6
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -152,9 +154,12 @@ def site(artifacts: Path) -> Iterator[Site]:
         os.environ.update(env)
         os.environ.pop("NOVORA_DATABASE_URL", None)
         os.environ.pop("NOVORA_APP_DATABASE_URL", None)
+        url = database.ensure_server(config)
+        migrate.migrate(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("update app.settings set value = %s where setting_key = 'min_n'", (str(SITE_MIN_N),))
         summary = materialize_all(config, build_definitions(config), echo=lambda message: None)
         assert summary.ok, [(s.name, s.error) for s in summary.steps if not s.ok]
-        url = database.warehouse_url(config)
         chosen = choose_accounts(landing)
         emails = {p["employee_id"]: p["email"] for p in read_csv(landing / "org" / "employees.csv")}
         accounts = {}

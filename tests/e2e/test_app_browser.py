@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, Site, read_csv
+from tests.e2e.conftest import CHROMIUM, SITE_MIN_N, Site, read_csv
 
 pytestmark = [
     pytest.mark.e2e,
@@ -85,6 +85,19 @@ def download(page, label: str) -> list[dict[str, str]]:
 
 def no_errors(page) -> None:
     assert page.get_by_test_id("stException").count() == 0
+
+
+def small_teams(site: Site) -> tuple[str, set[str]]:
+    """The latest survey and the teams with fewer than min_n respondents (a likert answer loaded) in it,
+    counted straight from the raw tables, not from the marts."""
+    with psycopg.connect(site.database_url) as conn:
+        latest = conn.execute("select survey_id from raw.surveys order by opened_at desc limit 1").fetchone()[0]
+        small = conn.execute(
+            """select r.team_id from raw.responses as r
+               join raw.questions as q on q.survey_id = r.survey_id and q.question_id = r.question_id
+               where r.survey_id = %s and q.question_type = 'likert' and r.score is not null
+               group by r.team_id having count(distinct r.response_id) < %s""", (latest, SITE_MIN_N)).fetchall()
+    return latest, {row[0] for row in small}
 
 
 def team_names(site: Site) -> dict[str, str]:
@@ -259,5 +272,35 @@ def test_dark_theme_follows_the_system_setting(browser, site: Site, artifacts: P
         red, green, blue = (int(v) / 255 for v in re.findall(r"\d+", colour)[:3])
         assert 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.2
         screenshot(page, artifacts / "app-admin-overview-dark.png")
+    finally:
+        context.close()
+
+
+def test_a_small_team_is_suppressed_everywhere(browser, site: Site, artifacts: Path) -> None:
+    latest, small = small_teams(site)
+    assert small, f"the generated org should have a team under min_n {SITE_MIN_N} in {latest}"
+    hidden_cell = f"suppressed (fewer than {SITE_MIN_N} responses)"
+    context, page = new_page(browser)
+    try:
+        sign_in(page, site, "admin")
+        settled(page)
+        page.get_by_text(f"fewer than {SITE_MIN_N} responses").first.wait_for(timeout=WAIT_MS)
+        heatmap = download(page, "Download heatmap (CSV)")
+        rows = [row for row in heatmap if row["team_id"] in small and row["scope"] == "team"]
+        assert {row["team_id"] for row in rows} == small
+        for row in rows:  # every score of the team, never a number or a blank
+            assert {v for k, v in row.items() if k not in ("Group", "team_id", "scope")} == {hidden_cell}
+        team = sorted(small)[0]
+        page.goto(f"{site.url}/team?team={team}&scope=team")
+        page.get_by_label("Email", exact=True).fill(site.accounts["admin"][0])
+        page.get_by_label("Password", exact=True).fill(site.accounts["admin"][1])
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.get_by_role("heading", name="Team", level=1).wait_for(timeout=WAIT_MS)
+        settled(page)
+        page.get_by_text(f"hidden to protect anonymity: fewer than {SITE_MIN_N} responses").first.wait_for(
+            timeout=WAIT_MS)
+        drivers = download(page, "Download drivers (CSV)")
+        assert drivers and all(hidden_cell in row.values() for row in drivers)
+        screenshot(page, artifacts / "app-admin-team-suppressed.png")
     finally:
         context.close()
