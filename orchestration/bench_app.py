@@ -44,7 +44,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -60,6 +59,7 @@ from psycopg import sql as pgsql
 from orchestration import database
 from orchestration.bench import AppStage, machine
 from orchestration.config import NovoraConfig, child_environment, load_config
+from orchestration.receivers import free_port
 
 Progress = Callable[[str], None]
 
@@ -508,12 +508,6 @@ def bench_queries(url: str, env: Mapping[str, str], pages: Sequence[AppPage], ac
 
 
 # ---------------------------------------------------------------- render: a real server and browser
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -7,13 +7,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SERVER_START_TIMEOUT_S = 90
 SITE_OPTIONS = {"teams": 8, "employees_per_team": 12, "surveys": 3, "bad_rows": 6, "seed": 7}
 # Above the default 4 so that a small team of this org (a planted low-participation team) is suppressed.
 SITE_MIN_N = 6
@@ -37,12 +30,6 @@ SITE_MIN_N = 6
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: drives a real browser against a real server (needs /usr/bin/chromium)")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -96,41 +83,14 @@ def choose_accounts(landing: Path) -> dict[str, str]:
 
 @contextmanager
 def served_app(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """`streamlit run dashboards/app.py` on a free port, for as long as the block runs."""
-    port = _free_port()
-    env = {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    command = [
-        sys.executable, "-m", "streamlit", "run", "dashboards/app.py",
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-    ]
-    with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    """`streamlit run dashboards/app.py` on a free port (the benchmark's server), for as long as the block runs."""
+    from orchestration.bench_app import streamlit_server
+
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited with {process.returncode}; see {log_path}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer on {url} within {SERVER_START_TIMEOUT_S}s; see {log_path}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)  # its own session: only this server and its children
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        with streamlit_server(env, log_path) as url:
+            yield url
+    except RuntimeError as exc:  # it did not come up: say why, with its log
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
