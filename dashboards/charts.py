@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import altair as alt
 import pandas as pd
+import streamlit as st
 
 BAR_STEP_PX = 24  # height of one bar row: long reason labels stay readable
 
@@ -112,3 +116,42 @@ def enps_bar(segments: pd.DataFrame) -> alt.Chart | alt.LayerChart:
         color=alt.Color("category:N", title=None, sort=categories, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=categories, range=colours)),
     ).properties(height=alt.Step(ENPS_BAR_PX))
+
+
+# ---------------------------------------------------------------- drawing
+
+
+_THEME_LOCK = threading.Lock()  # Altair's theme is global to every thread (Streamlit's own lock guards its uses)
+
+
+def vega_lite_spec(chart: alt.TopLevelMixin) -> dict:
+    """The chart as a Vega-Lite spec with its data inline, as ``st.altair_chart`` sends it: Altair's default theme
+    (a fixed 300 px view) switched off so the chart fills its container and takes Streamlit's theme."""
+    with _THEME_LOCK:
+        theme = alt.theme.enable("none") if alt.theme.active == "default" else None
+        try:
+            return chart.to_dict()
+        finally:
+            if theme is not None:
+                alt.theme.enable("default")
+
+
+BUILDERS: dict[str, Callable[[pd.DataFrame], alt.TopLevelMixin]] = {
+    "quarantine_reasons": quarantine_reasons_chart,
+    "driver_heatmap": driver_heatmap,
+    "driver_bars": driver_bars,
+    "trend_lines": trend_lines,
+    "enps_bar": enps_bar,
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cached_spec(kind: str, frame: pd.DataFrame) -> dict:
+    """``vega_lite_spec(BUILDERS[kind](frame))``, built and validated once per distinct frame: building a layered
+    Altair chart and validating it against the Vega-Lite schema costs tens of milliseconds on every page run."""
+    return vega_lite_spec(BUILDERS[kind](frame))
+
+
+def draw(kind: str, frame: pd.DataFrame, container=None) -> None:
+    """Draw chart ``kind`` of ``frame`` full width in ``container`` (the page by default)."""
+    (container or st).vega_lite_chart(spec=cached_spec(kind, frame), width="stretch")

@@ -153,7 +153,7 @@ def quarantine() -> None:
     reasons = data.quarantine_reasons(dataset, survey_id)
     st.markdown(f"**Reasons, ranked** — {total:,} rows quarantined; a row with several reasons counts once for each.")
     chart_column, table_column = st.columns(2)
-    chart_column.altair_chart(charts.quarantine_reasons_chart(reasons), width="stretch")
+    charts.draw("quarantine_reasons", reasons, chart_column)
     table_column.dataframe(
         reasons,
         hide_index=True,

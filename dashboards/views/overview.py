@@ -86,7 +86,7 @@ st.caption(
     "Mean score (1-10) per driver. Grey cells are suppressed: " + hidden
     + (". You see organisation-level results." if viewer.role == "viewer" else ".")
 )
-st.altair_chart(charts.driver_heatmap(frame), width="stretch")
+charts.draw("driver_heatmap", frame)
 table = results.heatmap_table(frame, min_n)
 
 groups = table[table["scope"] != "org"][["team_id", "scope", "Group"]]

@@ -74,7 +74,7 @@ else:
     st.caption(f"Change: since the group's previous survey. Suppressed: {hidden}.")
     shown = results.as_text(table.drop(columns=["driver_id", "suppressed"]), ["Mean (1-10)", "Change (points)"])
     st.dataframe(results.as_text(shown, ["Favorable %", "Change %"], digits=1), hide_index=True)
-    st.altair_chart(charts.driver_bars(results.driver_bar_frame(drivers, min_n)), width="stretch")
+    charts.draw("driver_bars", results.driver_bar_frame(drivers, min_n))
     st.download_button(
         "Download drivers (CSV)", export.to_csv_bytes(table.drop(columns=["driver_id"])),
         file_name=export.download_name("team", team_id, scope, survey_id), mime="text/csv",
@@ -86,14 +86,14 @@ points = results.trend_points(results.team_trends(viewer, team_id, scope), min_n
 if points["survey_id"].nunique() < 2:
     st.caption("Trend lines appear once the group has been in two surveys.")
 else:
-    st.altair_chart(charts.trend_lines(points), width="stretch")
+    charts.draw("trend_lines", points)
 
 st.subheader("eNPS distribution")
 segments = results.enps_frame(distribution, min_n)
 if segments.empty:
     st.caption("Nobody in this group answered the eNPS question.")
 else:
-    st.altair_chart(charts.enps_bar(segments), width="stretch")
+    charts.draw("enps_bar", segments)
 
 st.subheader("What matters most")
 impact = results.team_driver_impact(viewer, survey_id, team_id, scope)
