@@ -56,7 +56,9 @@ def dagster_ui_url(env: Mapping[str, str] | None = None) -> str:
     return load_config(env).dagster_url
 
 
-@st.cache_resource(show_spinner="Connecting to the warehouse…")
+# NovoraConfig is a frozen (hashable) dataclass: keying on its own hash spares Streamlit hashing it field by field on
+# every query of every page run.
+@st.cache_resource(show_spinner="Connecting to the warehouse…", hash_funcs={NovoraConfig: hash})
 def _warehouse_url_for(config: NovoraConfig) -> str:
     # Starting the embedded server (or checking an external one) is slow: do it once per configuration.
     return database.app_url(config)
