@@ -27,9 +27,9 @@ with settings_tab:
         "updated_by": st.column_config.TextColumn("By"),
     })
     with st.form("change_setting", border=True):
-        key = st.selectbox("Setting to change", editable["setting_key"].tolist())
-        current = editable.set_index("setting_key")["value"].get(key, "")
-        text = st.text_input("New value", placeholder=f"now {current}")
+        # a form sends its widgets together: nothing in it may depend on another of its widgets' value
+        key = st.selectbox("Setting to change", editable["setting_key"].tolist(), key="setting_key")
+        text = st.text_input("New value", key="setting_value", help="Current values are in the table above.")
         if st.form_submit_button("Save setting", type="primary"):
             try:
                 value = admin.change_setting(viewer, key, text)
