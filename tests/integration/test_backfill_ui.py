@@ -117,6 +117,11 @@ def test_backfill_of_one_survey_from_the_ui_succeeds(novora_config, warehouse_ur
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        # Runs the daemon launched (the automation follows the backfill with dbt and the comments) outlive it in
+        # their own processes: let them end, or they write into the next test's warehouse on this server.
+        wait_for(lambda: not instance.get_runs(filters=dg.RunsFilter(statuses=[
+            dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING])),
+            300, "the runs the daemon launched to end")
 
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.responses where survey_id = '2026-01'").fetchone()[0] == 11
