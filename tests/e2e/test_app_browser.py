@@ -36,12 +36,17 @@ def new_page(browser, **options):
     return context, context.new_page()
 
 
-def sign_in(page, site: Site, role: str, path: str = "") -> None:
-    email, password = site.accounts[role]
-    page.goto(site.url + path)
+def submit_sign_in(page, email: str, password: str) -> None:
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def sign_in(page, site: Site, role: str, path: str = "") -> None:
+    """Open ``path`` (the sign-in form shows first) and sign in as the site's account for ``role``."""
+    email, password = site.accounts[role]
+    page.goto(site.url + path)
+    submit_sign_in(page, email, password)
     page.get_by_text(f"Signed in as {email}").wait_for(timeout=WAIT_MS)
 
 
@@ -118,9 +123,7 @@ def test_nothing_shows_without_signing_in(browser, site: Site, artifacts: Path) 
         body = page.inner_text("body")
         assert team_names(site)[forbidden] not in body and "Engagement" not in body
         screenshot(page, artifacts / "app-sign-in.png")
-        page.get_by_label("Email", exact=True).fill(site.accounts["manager"][0])
-        page.get_by_label("Password", exact=True).fill("not the password")
-        page.get_by_role("button", name="Sign in", exact=True).click()
+        submit_sign_in(page, site.accounts["manager"][0], "not the password")
         page.get_by_text("Email or password is not right.").wait_for(timeout=WAIT_MS)
     finally:
         context.close()
@@ -167,11 +170,7 @@ def test_a_manager_sees_exactly_their_teams(browser, site: Site, artifacts: Path
         screenshot(page, artifacts / "app-manager-team.png")
 
         # another team by URL: a fresh page load asks to sign in, then opens that address and refuses the team
-        page.goto(f"{site.url}/team?team={forbidden[0]}&scope=team")
-        page.get_by_label("Email", exact=True).fill(site.accounts["manager"][0])
-        page.get_by_label("Password", exact=True).fill(site.accounts["manager"][1])
-        page.get_by_role("button", name="Sign in", exact=True).click()
-        page.get_by_text(f"Signed in as {site.accounts['manager'][0]}").wait_for(timeout=WAIT_MS)
+        sign_in(page, site, "manager", f"/team?team={forbidden[0]}&scope=team")
         settled(page)
         page.get_by_text("You do not have access to this team").wait_for(timeout=WAIT_MS)
         assert names[forbidden[0]] not in page.inner_text("[data-testid='stMain']")
@@ -291,10 +290,7 @@ def test_a_small_team_is_suppressed_everywhere(browser, site: Site, artifacts: P
         for row in rows:  # every score of the team, never a number or a blank
             assert {v for k, v in row.items() if k not in ("Group", "team_id", "scope")} == {hidden_cell}
         team = sorted(small)[0]
-        page.goto(f"{site.url}/team?team={team}&scope=team")
-        page.get_by_label("Email", exact=True).fill(site.accounts["admin"][0])
-        page.get_by_label("Password", exact=True).fill(site.accounts["admin"][1])
-        page.get_by_role("button", name="Sign in", exact=True).click()
+        sign_in(page, site, "admin", f"/team?team={team}&scope=team")
         page.get_by_role("heading", name="Team", level=1).wait_for(timeout=WAIT_MS)
         settled(page)
         page.get_by_text(f"hidden to protect anonymity: fewer than {SITE_MIN_N} responses").first.wait_for(
