@@ -83,7 +83,7 @@ try:
                 "Refresh data",
                 icon=":material/refresh:",
                 on_click=data.refresh,
-                help=f"Figures are cached for {data.CACHE_TTL_SECONDS} seconds; this reads the warehouse again now.",
+                help="Figures are read again within seconds of new data landing; this reads the warehouse again now.",
             )
             if viewer.is_admin:
                 st.caption(f"[Dagster UI]({data.dagster_ui_url()}): lineage, runs, backfills")

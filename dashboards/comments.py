@@ -18,7 +18,6 @@ from assets.nlp import embeddings
 from assets.nlp.search import search_comments
 from dashboards import data
 from dashboards.scope import ORG_TEAM_ID
-from orchestration.config import load_config
 
 SENTIMENTS = ("negative", "neutral", "positive")
 DEFAULT_COMMENT_MIN_N = 4
@@ -205,12 +204,12 @@ def _model(path: str):
 
 def embed(texts: list[str]) -> np.ndarray:
     """Sentence embeddings with the configured model (loaded once per app process)."""
-    return embeddings.encode(texts, _model(load_config().embedding_model_path))
+    return embeddings.encode(texts, _model(data.config().embedding_model_path))
 
 
 def model_name() -> str:
     """The name the stored embeddings were cached under (NOVORA_EMBEDDING_MODEL_NAME, as the pipeline uses)."""
-    return load_config().embedding_model_name
+    return data.config().embedding_model_name
 
 
 def search(

@@ -1,9 +1,14 @@
 """Every query the Novora app runs, in one place.
 
 Pages call these functions and only lay out what comes back. Each query is parameterised (values travel as
-psycopg parameters, never inside the SQL text), runs in a read-only transaction and is cached for a minute
-(``st.cache_data(ttl=60)``), keyed on the warehouse URL so that two warehouses never share a cache entry.
-The functions also work without a running Streamlit server (pytest and AppTest call them directly).
+psycopg parameters, never inside the SQL text) and runs in a read-only transaction. Results are cached
+(``st.cache_data``) for as long as the data under them is unchanged: the cache key holds the warehouse URL (two
+warehouses never share an entry) and the *data version*, a digest of what PostgreSQL's statistics say was
+inserted, updated or deleted in the tables the app reads, and of their identity (dbt rebuilds a mart as a new
+table). The version is read at most every ``VERSION_CHECK_SECONDS``, so new data shows within seconds of landing
+and an unchanged warehouse is not queried again for an hour (``RESULT_TTL_SECONDS``). What people change in the
+app clears the cache at once (``transaction``). The functions also work without a running Streamlit server
+(pytest and AppTest call them directly).
 
 The app connects as the restricted role ``novora_app`` (migration 0006): it reads the marts, alerts, app
 settings and accounts, masked comments, the ingestion ledger (``raw.deliveries``) and the quarantine through
@@ -13,7 +18,9 @@ employees (names, emails). It cannot read raw identities at all, whatever a page
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+import os
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,8 +31,12 @@ import streamlit as st
 from orchestration import database
 from orchestration.config import NovoraConfig, load_config
 
-CACHE_TTL_SECONDS = 60
+RESULT_TTL_SECONDS = 3600  # an unchanged warehouse is read again after this long at the latest
+VERSION_CHECK_SECONDS = 5  # how often the data version is read (how soon new data shows)
+RESULT_CACHE_ENTRIES = 5000  # query results kept at most (the oldest go first)
 QUARANTINE_SAMPLE_LIMIT = 200
+
+Params = tuple[Any, ...] | dict[str, Any] | None
 
 # Datasets in the order they are ingested (org files first, then each survey's files).
 DATASET_ORDER = ("teams", "employees", "surveys", "invitations", "responses")
@@ -46,14 +57,26 @@ class WarehouseUnavailable(RuntimeError):
 # ---------------------------------------------------------------- connection
 
 
+@functools.lru_cache(maxsize=16)
+def _config_for(settings: tuple[tuple[str, str], ...], cwd: str) -> NovoraConfig:
+    return load_config(dict(settings))
+
+
+def config() -> NovoraConfig:
+    """The configuration of the environment now (``NOVORA_*`` variables), read once per distinct environment:
+    every query asks for it, and reading it resolves paths on disk."""
+    settings = tuple(sorted((key, value) for key, value in os.environ.items() if key.startswith("NOVORA_")))
+    return _config_for(settings, os.getcwd())  # a relative NOVORA_HOME is relative to the working directory
+
+
 def landing_zone() -> str:
     """The landing zone this installation reads (NOVORA_LANDING, or the one under NOVORA_HOME)."""
-    return str(load_config().landing)
+    return str(config().landing)
 
 
 def dagster_ui_url(env: Mapping[str, str] | None = None) -> str:
     """Where Dagster UI listens (asset lineage, materialisations, backfills): ``NOVORA_DAGSTER_URL``."""
-    return load_config(env).dagster_url
+    return (config() if env is None else load_config(env)).dagster_url
 
 
 # NovoraConfig is a frozen (hashable) dataclass: keying on its own hash spares Streamlit hashing it field by field on
@@ -67,42 +90,79 @@ def _warehouse_url_for(config: NovoraConfig) -> str:
 def warehouse_url() -> str:
     """libpq URL the app reads through: the warehouse as ``novora_app`` (or ``NOVORA_APP_DATABASE_URL``)."""
     try:
-        return _warehouse_url_for(load_config())
+        return _warehouse_url_for(config())
     except database.DatabaseError as exc:
         raise WarehouseUnavailable(database.first_line(exc)) from exc
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def _read(url: str, sql: str, params: tuple[Any, ...] | dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run one read-only query; the result is cached for ``CACHE_TTL_SECONDS`` per (url, sql, params)."""
+# Schemas whose tables the app reads; sessions and the audit log change with every sign-in and are not data.
+VERSIONED_SCHEMAS = ("raw", "quarantine", "nlp", "alerts", "app", "marts")
+UNVERSIONED_TABLES = (("app", "sessions"), ("app", "audit_log"))
+
+DATA_VERSION_SQL = """
+select md5(coalesce(string_agg(
+    concat_ws(':', class.oid, stats.n_tup_ins, stats.n_tup_upd, stats.n_tup_del), ',' order by class.oid
+), '')) as version
+from pg_class as class
+inner join pg_namespace as namespace on namespace.oid = class.relnamespace
+left join pg_stat_user_tables as stats on stats.relid = class.oid
+where
+    namespace.nspname = any(%(schemas)s::text[])
+    and class.relkind in ('r', 'p')
+    and (namespace.nspname || '.' || class.relname) <> all(%(unversioned)s::text[])
+"""
+
+
+@contextmanager
+def _connected(url: str, doing: str = "query", read_only: bool = True) -> Iterator[psycopg.Connection]:
+    """A connection as the app's role (a statement never runs longer than 15 s); a lost or refused connection
+    becomes one ``WarehouseUnavailable`` line."""
     try:
         with psycopg.connect(url, connect_timeout=10, options="-c statement_timeout=15000") as conn:
-            conn.read_only = True
-            cursor = conn.execute(sql, params)
-            columns = [column.name for column in cursor.description or []]
-            return pd.DataFrame(cursor.fetchall(), columns=columns)
+            conn.read_only = read_only
+            yield conn
     except psycopg.OperationalError as exc:
         raise WarehouseUnavailable(
-            f"cannot query the warehouse ({database.redact(url)}): {database.first_line(exc)}"
+            f"cannot {doing} the warehouse ({database.redact(url)}): {database.first_line(exc)}"
         ) from exc
 
 
-def query(sql: str, params: tuple[Any, ...] | dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run a parameterised read-only query against the configured warehouse (cached)."""
-    return _read(warehouse_url(), sql, params)
+@st.cache_data(ttl=VERSION_CHECK_SECONDS, show_spinner=False)
+def data_version(url: str) -> str:
+    """A digest that changes whenever rows are written to (or a table is rebuilt in) the schemas the app reads.
+
+    PostgreSQL's table statistics count every insert, update and delete (they reach the statistics within a
+    second or so of the commit); dbt replaces a mart by a new table, whose oid differs.
+    """
+    with _connected(url) as conn:
+        return conn.execute(DATA_VERSION_SQL, data_version_params()).fetchone()[0]
+
+
+def data_version_params() -> dict[str, list[str]]:
+    return {"schemas": list(VERSIONED_SCHEMAS),
+            "unversioned": [f"{schema}.{table}" for schema, table in UNVERSIONED_TABLES]}
+
+
+@st.cache_data(ttl=RESULT_TTL_SECONDS, max_entries=RESULT_CACHE_ENTRIES, show_spinner=False)
+def _read(url: str, sql: str, params: Params = None, version: str = "") -> pd.DataFrame:
+    """Run one read-only query; the result is cached per (url, sql, params, data version)."""
+    with _connected(url) as conn:
+        cursor = conn.execute(sql, params)
+        columns = [column.name for column in cursor.description or []]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+
+def query(sql: str, params: Params = None) -> pd.DataFrame:
+    """Run a parameterised read-only query against the configured warehouse (cached while the data is unchanged)."""
+    url = warehouse_url()
+    return _read(url, sql, params, data_version(url))
 
 
 @contextmanager
 def connection() -> Iterator[psycopg.Connection]:
     """A read-write connection as the app's role (committed when the block ends without an exception)."""
-    url = warehouse_url()
-    try:
-        with psycopg.connect(url, connect_timeout=10, options="-c statement_timeout=15000") as conn:
-            yield conn
-    except psycopg.OperationalError as exc:
-        raise WarehouseUnavailable(
-            f"cannot write to the warehouse ({database.redact(url)}): {database.first_line(exc)}"
-        ) from exc
+    with _connected(warehouse_url(), "write to", read_only=False) as conn:
+        yield conn
 
 
 @contextmanager
@@ -119,9 +179,21 @@ def transaction() -> Iterator[psycopg.Connection]:
         refresh()
 
 
+_REFRESH_HOOKS: list[Callable[[], None]] = []
+
+
+def on_refresh(hook: Callable[[], None]) -> None:
+    """Have ``refresh`` also call ``hook`` (a page module's own cache of something outside the warehouse)."""
+    if hook not in _REFRESH_HOOKS:
+        _REFRESH_HOOKS.append(hook)
+
+
 def refresh() -> None:
-    """Forget cached query results (the next page run reads the warehouse again)."""
+    """Forget cached query results (the next page run reads the warehouse, and Dagster's records, again)."""
     _read.clear()
+    data_version.clear()
+    for hook in _REFRESH_HOOKS:
+        hook()
 
 
 # ---------------------------------------------------------------- readiness

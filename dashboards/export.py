@@ -8,8 +8,9 @@ Files are UTF-8 with a byte-order mark, which Excel needs to read accents and no
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
@@ -33,6 +34,12 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
             safe[column] = safe[column].map(neutralise)
     # CRLF row ends (RFC 4180): a cell holding a bare CR or LF is then quoted, so it cannot split a row
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def csv_on_click(frame: pd.DataFrame) -> Callable[[], bytes]:
+    """``frame``'s CSV made only when someone clicks the download button (``st.download_button`` calls it):
+    a page run does not pay for a file nobody downloads."""
+    return functools.partial(to_csv_bytes, frame)
 
 
 def suppressed_text(min_n: int, unit: str = "responses") -> str:

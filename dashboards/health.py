@@ -29,7 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data
-from orchestration.config import NovoraConfig, load_config
+from orchestration.config import NovoraConfig
 
 # ---------------------------------------------------------------- ingested counts
 
@@ -270,6 +270,7 @@ def stale_assets(freshness: pd.DataFrame) -> list[str]:
 # ---------------------------------------------------------------- reading Dagster's instance
 
 RECENT_RUNS = 20
+DAGSTER_CACHE_SECONDS = 10
 PARTITION_TAG = "dagster/partition"
 
 
@@ -336,22 +337,32 @@ def read_materialisations(instance: Any, catalog: Sequence[CatalogAsset]) -> dic
 RUN_COLUMNS = ["job", "status", "partition", "started_at", "duration", "run_id", "run_url"]
 
 
-def recent_runs(instance: Any, dagster_url: str, now: datetime, limit: int = RECENT_RUNS) -> pd.DataFrame:
-    """The ``limit`` newest runs (newest first): job, status, partition, start, duration, run id and link."""
+def run_records(instance: Any, dagster_url: str, limit: int = RECENT_RUNS) -> list[dict[str, Any]]:
+    """The ``limit`` newest runs (newest first) as read from the instance: job, status, partition, start and end
+    (UTC, None while not started or still going), run id and link."""
     rows = []
     for record in instance.get_run_records(limit=limit):
         run = record.dagster_run
-        started, ended = _utc(record.start_time), _utc(record.end_time)
         rows.append({
             "job": run.job_name,
             "status": run.status.value,
             "partition": run.tags.get(PARTITION_TAG),
-            "started_at": pd.Timestamp(started) if started else pd.NaT,
-            "duration": format_duration(started, ended, now),
+            "started_at": _utc(record.start_time),
+            "ended_at": _utc(record.end_time),
             "run_id": run.run_id,
             "run_url": run_url(dagster_url, run.run_id),
         })
-    frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    return rows
+
+
+def runs_frame(rows: Sequence[Mapping[str, Any]], now: datetime) -> pd.DataFrame:
+    """Run records as the page shows them at ``now``: a run still going shows how long it has run so far."""
+    frame = pd.DataFrame(
+        [{**{k: v for k, v in row.items() if k != "ended_at"},
+          "started_at": pd.Timestamp(row["started_at"]) if row["started_at"] else pd.NaT,
+          "duration": format_duration(row["started_at"], row["ended_at"], now)} for row in rows],
+        columns=RUN_COLUMNS,
+    )
     frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
     return frame
 
@@ -372,6 +383,18 @@ def _instance_for(config: NovoraConfig) -> Any:
     return open_instance(config)
 
 
+@st.cache_data(ttl=DAGSTER_CACHE_SECONDS, show_spinner=False, hash_funcs={NovoraConfig: hash})
+def _dagster_records(config: NovoraConfig) -> tuple[dict[tuple[str, ...], Materialisation], list[dict[str, Any]]]:
+    # Dagster's event log is read at most once per DAGSTER_CACHE_SECONDS (and again after "Refresh data"):
+    # reading it takes longer than every warehouse query of the page together
+    catalog = _catalog_for(config)
+    instance = _instance_for(config)
+    return read_materialisations(instance, catalog), run_records(instance, config.dagster_url)
+
+
+data.on_refresh(_dagster_records.clear)
+
+
 @dataclass(frozen=True)
 class Pipeline:
     """What the Data health page shows of Dagster: per-asset freshness and the newest runs."""
@@ -382,21 +405,19 @@ class Pipeline:
 
 
 def pipeline(config: NovoraConfig | None = None, now: datetime | None = None) -> Pipeline:
-    """Freshness of every asset and the newest runs, read from Dagster's instance now (``config``: the
-    environment's).
+    """Freshness of every asset and the newest runs as of ``now``, from Dagster's instance as read at most
+    ``DAGSTER_CACHE_SECONDS`` ago (``config``: the environment's).
 
     Raises ``DagsterUnavailable`` (one line) when the code location or the instance cannot be read.
     """
-    config = config or load_config()
+    config = config or data.config()
     now = now or datetime.now(UTC)
     try:
         catalog = _catalog_for(config)
-        instance = _instance_for(config)
-        materialisations = read_materialisations(instance, catalog)
-        runs = recent_runs(instance, config.dagster_url, now)
+        materialisations, rows = _dagster_records(config)
     except DagsterUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - the rest of the page must still work: one line instead
         raise DagsterUnavailable(f"cannot read Dagster's run history: {_first_line(exc)}") from exc
     freshness = freshness_frame(catalog, materialisations, config.dagster_url, now)
-    return Pipeline(freshness=freshness, runs=runs, dagster_url=config.dagster_url)
+    return Pipeline(freshness=freshness, runs=runs_frame(rows, now), dagster_url=config.dagster_url)

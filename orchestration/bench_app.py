@@ -460,6 +460,15 @@ def replay(queries: Sequence[RecordedQuery], repeats: int) -> tuple[dict[str, li
     return samples, rows, connects
 
 
+def time_data_version(app_url: str, repeats: int) -> dict[str, float | int]:
+    """The query that tells the app's cache whether the warehouse changed (run at most every few seconds, not
+    per page), timed as the pages' queries are."""
+    from dashboards import data
+
+    check = RecordedQuery("data.data_version", app_url, data.DATA_VERSION_SQL, data.data_version_params())
+    return summary_ms([time_query(app_url, check)[0] for _ in range(repeats)])
+
+
 def viewer_for(conn: psycopg.Connection, account: BenchAccount):
     """The Viewer a sign-in gives (a real session token, so pages that resume the session accept it)."""
     from assets.access.auth import resume, sign_in
@@ -690,7 +699,9 @@ def measure_app(config: NovoraConfig, url: str, progress: Progress, query_repeat
     progress(f"app: recording each page's queries in AppTest, then {query_repeats} uncached replays ...")
     queries, connect = bench_queries(url, env, pages, accounts, query_repeats, progress)
     figures["queries"] = {"repeats": query_repeats, "target_p95_ms": QUERY_TARGET_MS, "method": QUERY_METHOD,
-                          "connect": connect, "pages": queries}
+                          "connect": connect, "data_version": time_data_version(database.app_url(config),
+                                                                               query_repeats),
+                          "pages": queries}
     render_figures_: dict | None = None
     if render:
         progress(f"app: rendering each page {render_repeats} times cold and warm in Chromium ...")
@@ -716,18 +727,18 @@ class AppBenchOptions:
     surveys: int = 12
     participation: float | None = None  # None: realistic per-team rates
     stage: AppStage = AppStage()
+    reuse: bool = False  # measure what an earlier run loaded into the same home (the app changed, the data not)
 
 
-def run_app_bench(home: Path, options: AppBenchOptions, progress: Progress) -> dict[str, object]:
-    """``novora bench --app-only``: generate an org and a year of surveys, run the real pipeline (``novora
-    materialize``) on a fresh warehouse, then measure the app."""
+def load_year(config: NovoraConfig, options: AppBenchOptions, progress: Progress
+              ) -> tuple[dict[str, object], dict[str, float], str]:
+    """Generate the org and its surveys into the bench's landing zone and run the real pipeline over them on a
+    fresh warehouse: (figures of what was generated, seconds per step, the warehouse URL)."""
     from orchestration import migrate
     from orchestration.definitions import build_definitions
     from orchestration.runner import materialize_all
     from orchestration.synthetic import GenerateOptions, generate
 
-    home.mkdir(parents=True, exist_ok=True)
-    config = load_config({"NOVORA_HOME": str(home), "NOVORA_LANDING": str(home / "landing")})
     if config.landing.exists():
         shutil.rmtree(config.landing)
     progress(f"app: generating {options.teams} teams x {options.employees_per_team} employees and "
@@ -744,14 +755,35 @@ def run_app_bench(home: Path, options: AppBenchOptions, progress: Progress) -> d
     with environment(bench_environment(config)):
         summary = materialize_all(config, build_definitions(config), echo=progress)
     seconds["materialize"] = time.perf_counter() - started
-    failed = [step.name for step in summary.steps if not step.ok]
     figures: dict[str, object] = {
         "machine": machine(),
         "generated": {"teams": report.teams, "employees": report.employees, "surveys": len(report.surveys),
                       "responses": report.responses, "answer_rows": report.answer_rows, "comments": report.comments,
                       "participation": options.participation if options.participation is not None else "realistic"},
-        "materialize_failed_steps": failed,
+        "materialize_failed_steps": [step.name for step in summary.steps if not step.ok],
     }
+    return figures, seconds, url
+
+
+def surveys_loaded(url: str) -> bool:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return bool(count(conn, "raw.surveys"))
+
+
+def run_app_bench(home: Path, options: AppBenchOptions, progress: Progress) -> dict[str, object]:
+    """``novora bench --app-only``: generate an org and a year of surveys, run the real pipeline (``novora
+    materialize``) on a fresh warehouse, then measure the app (``reuse``: measure what ``home`` holds already)."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = load_config({"NOVORA_HOME": str(home), "NOVORA_LANDING": str(home / "landing")})
+    if options.reuse:
+        url = database.ensure_server(config)
+        if not surveys_loaded(url):
+            raise RuntimeError(f"--reuse: no survey is loaded under {home}; run once without --reuse first")
+        progress(f"app: measuring the warehouse already loaded under {home} (--reuse)")
+        figures: dict[str, object] = {"machine": machine(), "reused": str(home)}
+        seconds: dict[str, float] = {}
+    else:
+        figures, seconds, url = load_year(config, options, progress)
     started = time.perf_counter()
     stage = options.stage
     figures["app"] = measure_app(config, url, progress, stage.query_repeats, stage.render_repeats, stage.render)

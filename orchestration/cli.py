@@ -187,9 +187,12 @@ def docs(port: int, no_serve: bool) -> None:
 @click.option("--render-repeats", type=click.IntRange(1, 10_000), default=20, show_default=True,
               help="Cold and warm renders of each page in Chromium.")
 @click.option("--no-render", is_flag=True, help="Time the page queries only (no Streamlit server, no browser).")
+@click.option("--reuse", is_flag=True,
+              help="With --app-only: measure the year an earlier --app-only run loaded under --home again (after a "
+                   "change to the app), without generating and materialising it anew.")
 def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, full_refresh_check: bool,
           comments_only: bool, no_live: bool, app_only: bool, no_app: bool, participation: float | None,
-          query_repeats: int, render_repeats: int, no_render: bool) -> None:
+          query_repeats: int, render_repeats: int, no_render: bool, reuse: bool) -> None:
     """Time ingestion of a benchmark-size survey, its comments (masking, embeddings cold and warm, sentiment,
     themes), dbt's cost per survey (first vs last), alert evaluation over the year, with the real daemon a
     new survey's way from landing to its alert emails, and the app's page queries and renders; JSON on stdout."""
@@ -199,11 +202,16 @@ def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, 
     bench_home = (home or config.home / "bench").resolve()
     progress = lambda m: click.echo(m, err=True)  # noqa: E731
     app = AppStage(query_repeats, render_repeats, not no_render)
+    if reuse and not app_only:
+        raise UserError("--reuse goes with --app-only (the other stages always load their own data)")
     if app_only:
         from orchestration.bench_app import AppBenchOptions, run_app_bench
 
-        options = AppBenchOptions(teams, employees_per_team, surveys, participation, app)
-        figures = run_app_bench(bench_home / "app", options, progress)
+        options = AppBenchOptions(teams, employees_per_team, surveys, participation, app, reuse)
+        try:
+            figures = run_app_bench(bench_home / "app", options, progress)
+        except RuntimeError as exc:  # nothing to measure (--reuse on an empty home), no admin or manager
+            raise UserError(f"bench: {exc}") from exc
     else:
         figures = run_bench(bench_home, teams=teams, employees_per_team=employees_per_team, surveys=surveys,
                             check_full_refresh=full_refresh_check, comments_only=comments_only, live=not no_live,

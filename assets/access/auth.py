@@ -32,6 +32,10 @@ class AuthError(ValueError):
     """A refused sign-in or password change; the message is one line for the person at the keyboard."""
 
 
+# A session's last use is recorded at most this often (see needs_touch).
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
 @dataclass(frozen=True)
 class SessionPolicy:
     idle_minutes: int = 30
@@ -175,6 +179,13 @@ def _check_sign_in(conn: psycopg.Connection, email: str, password: str, now: dat
     return REFUSED
 
 
+def needs_touch(last_seen_at: datetime, now: datetime, interval: timedelta = TOUCH_INTERVAL) -> bool:
+    """Whether a page run at ``now`` records the session as used: at most once per ``interval``, so clicking
+    through pages does not write (and wait for a commit) on every run; idle time is then counted from up to
+    ``interval`` before the last click."""
+    return now - last_seen_at >= interval
+
+
 def resume(conn: psycopg.Connection, token: str, now: datetime | None = None) -> Viewer | None:
     """The person behind a session token, with the teams they may see now; None once the session is over."""
     if not token:
@@ -184,7 +195,7 @@ def resume(conn: psycopg.Connection, token: str, now: datetime | None = None) ->
         row = conn.execute(
             """select s.session_id, s.created_at, s.last_seen_at, u.user_id, u.email, u.role, u.is_active
                from app.sessions as s inner join app.users as u on u.user_id = s.user_id
-               where s.token_sha256 = %s and s.ended_at is null for update of s""",
+               where s.token_sha256 = %s and s.ended_at is null""",
             (token_digest(token),)).fetchone()
         if row is None:
             return None
@@ -192,11 +203,13 @@ def resume(conn: psycopg.Connection, token: str, now: datetime | None = None) ->
         policy = load_policy(conn)
         reason = session_end_reason(created_at, last_seen_at, now, policy, is_active)
         if reason:
-            conn.execute("update app.sessions set ended_at = %s, end_reason = %s where session_id = %s",
-                         (now, reason, session_id))
+            conn.execute("update app.sessions set ended_at = %s, end_reason = %s where session_id = %s "
+                         "and ended_at is null", (now, reason, session_id))
             return None
-        conn.execute("update app.sessions set last_seen_at = %s, expires_at = %s where session_id = %s",
-                     (now, now + timedelta(minutes=policy.idle_minutes), session_id))
+        if needs_touch(last_seen_at, now):
+            conn.execute("update app.sessions set last_seen_at = %s, expires_at = %s where session_id = %s "
+                         "and ended_at is null and last_seen_at < %s",
+                         (now, now + timedelta(minutes=policy.idle_minutes), session_id, now))
         teams: tuple[str, ...] | None = None
         if role != "admin":
             teams = tuple(r[0] for r in conn.execute(

@@ -5,7 +5,7 @@ import streamlit as st
 
 from assets.nlp import review
 from dashboards import admin, session
-from dashboards.export import download_name, to_csv_bytes
+from dashboards.export import csv_on_click, download_name
 
 viewer = session.require_admin()
 
@@ -109,5 +109,5 @@ with audit_tab:
         "occurred_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "detail": st.column_config.TextColumn("Detail", width="large"),
     })
-    st.download_button("Download the audit log (CSV)", to_csv_bytes(log), download_name("audit-log"),
-                       mime="text/csv", icon=":material/download:")
+    st.download_button("Download the audit log (CSV)", csv_on_click(log), download_name("audit-log"),
+                       mime="text/csv", icon=":material/download:", on_click="ignore")

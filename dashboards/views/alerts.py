@@ -95,11 +95,12 @@ st.dataframe(
 )
 st.download_button(
     "Download alerts (CSV)",
-    export.to_csv_bytes(inbox),
+    export.csv_on_click(inbox),
     file_name=export.download_name("alerts", survey_id, team_id),
     mime="text/csv",
     icon=":material/download:",
     key="alerts_csv",
+    on_click="ignore",
 )
 
 # ---------------------------------------------------------------- one alert

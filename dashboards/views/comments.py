@@ -71,11 +71,12 @@ else:
     )
     st.download_button(
         "Download insights (CSV)",
-        export.to_csv_bytes(export.mark_suppressed(insights, comments.INSIGHT_VALUES, min_n, unit="comments")),
+        export.csv_on_click(export.mark_suppressed(insights, comments.INSIGHT_VALUES, min_n, unit="comments")),
         file_name=export.download_name("comment-insights", survey_id),
         mime="text/csv",
         icon=":material/download:",
         key="comments_insights_csv",
+        on_click="ignore",
     )
 
 if viewer.role == "viewer":
@@ -128,11 +129,12 @@ else:
     )
     st.download_button(
         "Download comments (CSV)",
-        export.to_csv_bytes(shown),
+        export.csv_on_click(shown),
         file_name=export.download_name("comments", survey_id, team_id),
         mime="text/csv",
         icon=":material/download:",
         key="comments_csv",
+        on_click="ignore",
     )
 
 # ---------------------------------------------------------------- search
@@ -168,9 +170,10 @@ if searched:
             )
             st.download_button(
                 "Download search results (CSV)",
-                export.to_csv_bytes(hits),
+                export.csv_on_click(hits),
                 file_name=export.download_name("comments-search", survey_id),
                 mime="text/csv",
                 icon=":material/download:",
                 key="comments_search_csv",
+                on_click="ignore",
             )

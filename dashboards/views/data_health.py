@@ -4,7 +4,7 @@ the quarantine, how fresh each Dagster asset is and the latest runs."""
 import streamlit as st
 
 from dashboards import charts, data, health, session
-from dashboards.export import download_name, to_csv_bytes
+from dashboards.export import csv_on_click, download_name
 
 ALL = None  # filter value meaning "no filter"
 ORG_LABEL = "Org files (teams, employees)"
@@ -22,8 +22,9 @@ def dataset_label(value: str | None) -> str:
 
 def download(frame, label: str, *name_parts: str) -> None:
     st.download_button(
-        label, to_csv_bytes(frame), file_name=download_name("data-health", *name_parts), mime="text/csv",
+        label, csv_on_click(frame), file_name=download_name("data-health", *name_parts), mime="text/csv",
         icon=":material/download:", key=f"download_{'_'.join(name_parts)}",
+        on_click="ignore",
     )
 
 

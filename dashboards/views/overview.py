@@ -101,6 +101,7 @@ with st.expander("Heatmap as a table", icon=":material/table:"):
     metric_columns = [c for c in table.columns if c not in ("Group", "team_id", "scope")]
     st.dataframe(results.as_text(table.drop(columns=["team_id", "scope"]), metric_columns), hide_index=True)
 st.download_button(
-    "Download heatmap (CSV)", export.to_csv_bytes(table), file_name=export.download_name("heatmap", survey_id),
+    "Download heatmap (CSV)", export.csv_on_click(table), file_name=export.download_name("heatmap", survey_id),
     mime="text/csv", icon=":material/download:", key="overview_download",
+    on_click="ignore",
 )

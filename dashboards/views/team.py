@@ -76,9 +76,10 @@ else:
     st.dataframe(results.as_text(shown, ["Favorable %", "Change %"], digits=1), hide_index=True)
     charts.draw("driver_bars", results.driver_bar_frame(drivers, min_n))
     st.download_button(
-        "Download drivers (CSV)", export.to_csv_bytes(table.drop(columns=["driver_id"])),
+        "Download drivers (CSV)", export.csv_on_click(table.drop(columns=["driver_id"])),
         file_name=export.download_name("team", team_id, scope, survey_id), mime="text/csv",
         icon=":material/download:", key="team_download",
+        on_click="ignore",
     )
 
 st.subheader("Trends")

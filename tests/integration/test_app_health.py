@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboards import health
+from dashboards import data, health
 from dashboards.scope import Viewer
 from orchestration import database
 from orchestration.config import load_config
@@ -222,6 +222,7 @@ def test_an_asset_behind_its_upstream_is_stale_after_the_grace(loaded, instance:
         instance.get_latest_materialization_event(dg.AssetKey(["staging", "stg_raw__teams"])).timestamp, tz=UTC
     )
     config = load_config()
+    data.refresh()  # what "Refresh data" does: Dagster's records are read again
 
     at_grace = health.pipeline(config, now=changed + health.CATCH_UP_GRACE).freshness.set_index("asset")["state"]
     assert at_grace["intermediate/int_team_hierarchy"] == health.CATCHING_UP

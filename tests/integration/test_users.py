@@ -106,6 +106,23 @@ def test_sessions_expire_when_idle(conn, roster):
     assert conn.execute("select end_reason from app.sessions").fetchone() == ("idle",)
 
 
+def test_a_session_records_its_use_at_most_once_a_minute(conn, roster):
+    set_password(conn, "grace.hopper@acme.example", PASSWORD, actor="test")
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    token = sign_in(conn, "grace.hopper@acme.example", PASSWORD, now=now)
+
+    def last_seen():
+        return conn.execute("select last_seen_at from app.sessions").fetchone()[0]
+
+    assert resume(conn, token, now=now + timedelta(seconds=59)) is not None
+    assert last_seen() == now  # a click within the minute writes nothing
+    assert resume(conn, token, now=now + timedelta(seconds=60)) is not None
+    assert last_seen() == now + timedelta(seconds=60)
+    # idle time counts from the last recorded use: 30 minutes after it the session is over
+    assert resume(conn, token, now=now + timedelta(seconds=60 + 59)) is not None
+    assert resume(conn, token, now=now + timedelta(minutes=31)) is None
+
+
 def test_the_app_role_reads_what_pages_show_and_nothing_of_raw(warehouse_url, conn, roster):
     app_url = database.as_role(warehouse_url, database.APP_ROLE)
     with psycopg.connect(app_url, autocommit=True) as app:
@@ -124,6 +141,37 @@ def test_the_app_role_reads_what_pages_show_and_nothing_of_raw(warehouse_url, co
         # the sign-in itself runs as the app role
         set_password(conn, "barbara.liskov@acme.example", PASSWORD, actor="test")
         assert resume(app, sign_in(app, "barbara.liskov@acme.example", PASSWORD)).role == "viewer"
+
+
+def test_the_data_version_changes_with_data_and_not_with_sign_ins(warehouse_url, conn, roster):
+    from dashboards import data
+
+    app_url = database.as_role(warehouse_url, database.APP_ROLE)
+
+    def version():
+        conn.execute("select pg_stat_force_next_flush()")  # this connection's writes reach the statistics now
+        data.data_version.clear()  # and the app reads the version again now (not within its 5 s)
+        return data.data_version(app_url)
+
+    set_password(conn, "grace.hopper@acme.example", PASSWORD, actor="test")
+    token = sign_in(conn, "grace.hopper@acme.example", PASSWORD)
+    settled = version()
+    assert len(settled) == 32 and version() == settled
+    # page runs record the session's use and the audit log grows: the figures did not change
+    resume(conn, token, now=datetime.now(UTC) + timedelta(minutes=5))
+    conn.execute("insert into app.audit_log (actor, action) values ('test', 'test')")
+    assert version() == settled
+    # a setting changes: results cached under the old version are not used again
+    conn.execute("update app.settings set value = '7' where setting_key = 'min_n'")
+    changed = version()
+    assert changed != settled
+    # a mart rebuilt by dbt is a new table: the version changes even with the same rows
+    conn.execute("create schema if not exists marts; create table marts.example (n int)")
+    created = version()
+    assert created != changed
+    conn.execute("create table marts.example_new (n int); drop table marts.example; "
+                 "alter table marts.example_new rename to example")
+    assert version() not in (created, changed)
 
 
 def test_the_cli_lists_accounts_and_sets_a_password(conn, roster, novora_config):

@@ -199,7 +199,29 @@ def test_bench_app_only_runs_the_app_bench_with_the_options(monkeypatch, tmp_pat
     assert json.loads(result.stdout) == {"app": {"targets": {"page_queries_met": True}}}
     home, options = calls[0]
     assert home == tmp_path.resolve() / "app"
-    assert options == AppBenchOptions(20, 50, 12, 0.5, AppStage(query_repeats=5, render_repeats=3, render=True))
+    assert options == AppBenchOptions(20, 50, 12, 0.5, AppStage(query_repeats=5, render_repeats=3, render=True),
+                               reuse=False)
+
+
+def test_bench_reuse_measures_again_what_an_earlier_run_loaded(monkeypatch, tmp_path: Path):
+    from orchestration.cli import cli
+
+    calls = []
+    monkeypatch.setattr(bench_app, "run_app_bench", lambda home, options, progress: calls.append(options) or {})
+    result = CliRunner().invoke(cli, ["bench", "--app-only", "--reuse", "--home", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert calls[0].reuse is True
+
+    refused = CliRunner().invoke(cli, ["bench", "--reuse", "--home", str(tmp_path)])
+    assert refused.exit_code != 0 and "--reuse goes with --app-only" in refused.output
+
+    def nothing_loaded(home, options, progress):
+        raise RuntimeError(f"--reuse: no survey is loaded under {home}; run once without --reuse first")
+
+    monkeypatch.setattr(bench_app, "run_app_bench", nothing_loaded)
+    empty = CliRunner().invoke(cli, ["bench", "--app-only", "--reuse", "--home", str(tmp_path)])
+    assert empty.exit_code != 0 and "bench: --reuse: no survey is loaded under" in empty.output
+    assert "Traceback" not in empty.output
 
 
 def test_bench_exits_non_zero_when_the_app_stage_failed(monkeypatch, tmp_path: Path):

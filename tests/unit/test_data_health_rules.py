@@ -69,6 +69,25 @@ def test_format_duration() -> None:
     assert health.format_duration(start, None, NOW) == "3 min so far"
 
 
+def test_runs_read_once_show_the_time_so_far_at_each_page_run() -> None:
+    start = NOW - timedelta(minutes=3)
+    rows = [
+        {"job": "build_marts", "status": "STARTED", "partition": None, "started_at": start, "ended_at": None,
+         "run_id": "r2", "run_url": "http://dagster/runs/r2"},
+        {"job": "ingest_survey", "status": "SUCCESS", "partition": "2026-01", "started_at": start,
+         "ended_at": start + timedelta(seconds=42), "run_id": "r1", "run_url": "http://dagster/runs/r1"},
+        {"job": "ingest_org", "status": "QUEUED", "partition": None, "started_at": None, "ended_at": None,
+         "run_id": "r0", "run_url": "http://dagster/runs/r0"},
+    ]
+    frame = health.runs_frame(rows, NOW)
+    assert list(frame.columns) == health.RUN_COLUMNS
+    assert frame["duration"].tolist() == ["3 min so far", "42 s", ""]
+    assert health.runs_frame(rows, NOW + timedelta(minutes=2))["duration"].tolist() == ["5 min so far", "42 s", ""]
+    assert frame["started_at"].iloc[0] == pd.Timestamp(start) and pd.isna(frame["started_at"].iloc[2])
+    assert str(frame["started_at"].dt.tz) == "UTC"
+    assert health.runs_frame([], NOW).columns.tolist() == health.RUN_COLUMNS
+
+
 def test_dagster_ui_links() -> None:
     assert health.run_url("http://dagster:3000/", "abc-123") == "http://dagster:3000/runs/abc-123"
     assert health.run_url("http://dagster:3000", None) is None

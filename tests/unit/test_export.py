@@ -7,7 +7,7 @@ import io
 
 import pandas as pd
 
-from dashboards.export import download_name, mark_suppressed, neutralise, to_csv_bytes
+from dashboards.export import csv_on_click, download_name, mark_suppressed, neutralise, to_csv_bytes
 
 
 def rows(payload: bytes) -> list[list[str]]:
@@ -68,3 +68,12 @@ def test_download_names_are_safe() -> None:
     assert download_name("comments", "2026-03") == "novora-comments-2026-03.csv"
     assert download_name("alerts", None, "") == "novora-alerts.csv"
     assert download_name("Team", "../../etc/passwd", "Sales & Ops") == "novora-team-etc-passwd-sales-ops.csv"
+
+
+def test_the_file_is_made_on_click_and_is_the_safe_csv() -> None:
+    frame = pd.DataFrame({"comment": ["=HYPERLINK(\"http://x\")", "fine"], "score": [-2, 7]})
+    later = csv_on_click(frame)
+    assert callable(later)
+    made = later()
+    assert made == to_csv_bytes(frame)
+    assert made.decode("utf-8-sig").splitlines()[1].startswith("\"'=HYPERLINK")
