@@ -26,7 +26,8 @@ participation. Commands:
 
 - quick (a few minutes): ``novora bench --app-only --teams 20 --employees-per-team 50 --surveys 12``
 - benchmark-size marts: ``novora bench --app-only --surveys 12 --participation 0.2`` (100 teams x 500 people,
-  about 10,000 responses and 4,000 comments per survey)
+  about 10,000 responses and 4,000 comments per survey; 22 minutes to load on 2 cores)
+- again after a change to the app: the same command with ``--reuse`` measures what the last run loaded
 - full scale: ``novora bench --app-only --surveys 12`` (about 41,000 responses per survey at realistic
   participation; the comments' embeddings dominate: an hour or more on 2 cores, not yet measured), or the whole
   ``novora bench``, whose last stage measures the app over the year it loaded (12 surveys of 50,000 responses;
