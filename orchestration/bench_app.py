@@ -521,10 +521,11 @@ def bench_queries(url: str, env: Mapping[str, str], pages: Sequence[AppPage], ac
 
 
 @contextlib.contextmanager
-def streamlit_server(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
-    """``streamlit run dashboards/app.py`` on a free port of 127.0.0.1, in its own process group; stopped on exit."""
+def streamlit_server(env: Mapping[str, str], log_path: Path, app_file: Path = APP_FILE) -> Iterator[str]:
+    """``streamlit run dashboards/app.py`` (or ``app_file``) on a free port of 127.0.0.1, in its own process group;
+    stopped on exit."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE), "--server.headless", "true",
+    command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -555,10 +556,52 @@ def streamlit_server(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
                 process.wait(timeout=5)
 
 
-# Installed before any page script: records, in the page's own clock, when a script run started after the
-# bench's mark and when Streamlit reported it finished (stApp's data-test-script-state back to notRunning).
+# Installed before any page script: records, in the page's own clock, when the script run started after the
+# bench's mark finished. Normally that is when Streamlit's stApp shows data-test-script-state "running" and then
+# "notRunning" again. A run fast enough for React to apply both in one render never shows "running"; then the
+# ForwardMsgs read off the WebSocket mark it: ``new_session`` (field 4) starts a run, ``script_finished`` (field
+# 6) ends it, and the run counts as finished once two animation frames later (the page drawn) the app shows
+# "notRunning". Only a run that started after the mark counts, never the end of one already going.
 RUN_WATCH_JS = """
-window.__novoraRun = {t0: null, running: false, done: null};
+window.__novoraRun = {t0: null, running: false, started: false, done: null};
+const novoraFields = (bytes) => {
+  // the field numbers at the top level of a ForwardMsg
+  const fields = [];
+  let i = 0;
+  const varint = () => {
+    let v = 0, m = 1, b;
+    do { b = bytes[i++]; v += (b & 127) * m; m *= 128; } while (b & 128);
+    return v;
+  };
+  while (i < bytes.length) {
+    const key = varint(), wire = key & 7;
+    fields.push(Math.floor(key / 8));
+    if (wire === 0) varint();
+    else if (wire === 2) i += varint();
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else break;
+  }
+  return fields;
+};
+const NovoraSocket = window.WebSocket;
+window.WebSocket = class extends NovoraSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', (event) => {
+      const run = window.__novoraRun;
+      if (run.t0 === null || run.done !== null || !(event.data instanceof ArrayBuffer)) return;
+      const fields = novoraFields(new Uint8Array(event.data));
+      if (fields.includes(4)) run.started = true;
+      if (!fields.includes(6) || !run.started) return;
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        if (run.done === null && !run.running && app && app.getAttribute('data-test-script-state') === 'notRunning')
+          run.done = performance.now();
+      }));
+    });
+  }
+};
 new MutationObserver((records) => {
   const run = window.__novoraRun;
   for (const record of records) {
@@ -571,7 +614,7 @@ new MutationObserver((records) => {
 """
 CLICK_TIMED_JS = """(element) => {
   const run = window.__novoraRun;
-  run.t0 = performance.now(); run.running = false; run.done = null;
+  run.t0 = performance.now(); run.running = false; run.started = false; run.done = null;
   element.click();
 }"""
 
