@@ -96,8 +96,10 @@ def warehouse_url() -> str:
 
 
 # Schemas whose tables the app reads; sessions and the audit log change with every sign-in and are not data.
-VERSIONED_SCHEMAS = ("raw", "quarantine", "nlp", "alerts", "app", "marts")
-UNVERSIONED_TABLES = (("app", "sessions"), ("app", "audit_log"))
+DATA_VERSION_PARAMS = {
+    "schemas": ["raw", "quarantine", "nlp", "alerts", "app", "marts"],
+    "unversioned": ["app.sessions", "app.audit_log"],
+}
 
 DATA_VERSION_SQL = """
 select md5(coalesce(string_agg(
@@ -135,12 +137,7 @@ def data_version(url: str) -> str:
     second or so of the commit); dbt replaces a mart by a new table, whose oid differs.
     """
     with _connected(url) as conn:
-        return conn.execute(DATA_VERSION_SQL, data_version_params()).fetchone()[0]
-
-
-def data_version_params() -> dict[str, list[str]]:
-    return {"schemas": list(VERSIONED_SCHEMAS),
-            "unversioned": [f"{schema}.{table}" for schema, table in UNVERSIONED_TABLES]}
+        return conn.execute(DATA_VERSION_SQL, DATA_VERSION_PARAMS).fetchone()[0]
 
 
 @st.cache_data(ttl=RESULT_TTL_SECONDS, max_entries=RESULT_CACHE_ENTRIES, show_spinner=False)

@@ -466,7 +466,7 @@ def time_data_version(app_url: str, repeats: int) -> dict[str, float | int]:
     per page), timed as the pages' queries are."""
     from dashboards import data
 
-    check = RecordedQuery("data.data_version", app_url, data.DATA_VERSION_SQL, data.data_version_params())
+    check = RecordedQuery("data.data_version", app_url, data.DATA_VERSION_SQL, data.DATA_VERSION_PARAMS)
     return summary_ms([time_query(app_url, check)[0] for _ in range(repeats)])
 
 
