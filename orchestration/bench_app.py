@@ -577,7 +577,7 @@ const novoraFields = (bytes) => {
     const key = varint(), wire = key & 7;
     fields.push(Math.floor(key / 8));
     if (wire === 0) varint();
-    else if (wire === 2) i += varint();
+    else if (wire === 2) { const length = varint(); i += length; }  // not i += varint(): i is read first
     else if (wire === 1) i += 8;
     else if (wire === 5) i += 4;
     else break;
