@@ -3,7 +3,7 @@ the quarantine, how fresh each Dagster asset is and the latest runs."""
 
 import streamlit as st
 
-from dashboards import charts, data, health, session
+from dashboards import charts, data, health, layout, session
 from dashboards.export import csv_on_click, download_name
 
 ALL = None  # filter value meaning "no filter"
@@ -29,6 +29,8 @@ def download(frame, label: str, *name_parts: str) -> None:
 
 
 DATE_FORMAT = "YYYY-MM-DD HH:mm:ss"
+TAB_KEY = "health_tab"
+DELIVERIES_TAB, QUARANTINE_TAB, FRESHNESS_TAB, RUNS_TAB = "Deliveries", "Quarantine", "Asset freshness", "Latest runs"
 
 viewer = session.require_admin()
 
@@ -134,7 +136,6 @@ def files_rejected_whole() -> None:
 
 
 def quarantine() -> None:
-    st.subheader("Quarantine")
     scopes = data.quarantine_scopes()
     if scopes.empty:
         st.success("Nothing is quarantined: every delivered row met its contract.", icon=":material/check:")
@@ -200,7 +201,6 @@ RUN_LINK = st.column_config.LinkColumn("Run", display_text=r".*/runs/([0-9a-f]{8
 
 
 def asset_freshness(pipeline: health.Pipeline) -> None:
-    st.subheader("Asset freshness")
     grace_minutes = int(health.CATCH_UP_GRACE.total_seconds() // 60)
     st.caption(
         "Nothing runs on a clock: raw tables load when a file lands (event driven: age only), every other asset "
@@ -235,7 +235,6 @@ def asset_freshness(pipeline: health.Pipeline) -> None:
 
 
 def latest_runs(pipeline: health.Pipeline) -> None:
-    st.subheader("Latest runs")
     runs = pipeline.runs
     if runs.empty:
         st.caption(f"No run recorded yet. Runs appear here once the pipeline ran (`novora materialize`, or a "
@@ -257,6 +256,23 @@ def latest_runs(pipeline: health.Pipeline) -> None:
     download(runs, "Download latest runs (CSV)", "runs")
 
 
+def pipeline_section(draw) -> None:
+    """Run ``draw`` with what Dagster's instance says, or say why it cannot be read."""
+    try:
+        pipeline = health.pipeline()
+    except health.DagsterUnavailable as exc:
+        st.warning(f"Asset freshness and runs are not available: {exc}", icon=":material/cloud_off:")
+    else:
+        draw(pipeline)
+
+
+def deliveries() -> None:
+    current_deliveries()
+    files_rejected_whole()
+
+
+# Each tab runs only when opened (layout.lazy_tabs): this page reads the warehouse and Dagster's instance only
+# for the section someone looks at.
 if data.missing_relations(data.HEALTH_RELATIONS):
     st.info(
         "Nothing has been ingested yet — run `novora generate` and `novora materialize`, "
@@ -264,16 +280,15 @@ if data.missing_relations(data.HEALTH_RELATIONS):
         icon=":material/inbox:",
     )
     st.caption(f"Landing zone: `{data.landing_zone()}`")
+    layout.lazy_tabs(TAB_KEY, {
+        FRESHNESS_TAB: lambda: pipeline_section(asset_freshness),
+        RUNS_TAB: lambda: pipeline_section(latest_runs),
+    })
 else:
     ingested_counts()
-    current_deliveries()
-    files_rejected_whole()
-    quarantine()
-
-try:
-    dagster = health.pipeline()
-except health.DagsterUnavailable as exc:
-    st.warning(f"Asset freshness and runs are not available: {exc}", icon=":material/cloud_off:")
-else:
-    asset_freshness(dagster)
-    latest_runs(dagster)
+    layout.lazy_tabs(TAB_KEY, {
+        DELIVERIES_TAB: deliveries,
+        QUARANTINE_TAB: quarantine,
+        FRESHNESS_TAB: lambda: pipeline_section(asset_freshness),
+        RUNS_TAB: lambda: pipeline_section(latest_runs),
+    })

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration  # the pages read a real warehouse loaded b
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 DATA_HEALTH = "views/data_health.py"
+TAB_KEYS = {DATA_HEALTH: "health_tab"}  # the page's layout.lazy_tabs key: only the open tab runs
 TIMEOUT = 60  # seconds; the first run of a session starts the embedded server
 PLACEHOLDER_WORDS = ("coming soon", "placeholder", "lorem ipsum", "todo", "not implemented")
 
@@ -153,11 +154,14 @@ def accounts(warehouses) -> None:
             set_password(conn, email, PASSWORD, actor="test")
 
 
-def signed_in(email: str, page: str | None = None) -> AppTest:
+def signed_in(email: str, page: str | None = None, tab: str | None = None) -> AppTest:
+    """``email`` signed in through the form, on ``page`` (Overview by default) with its tab ``tab`` open."""
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     app.text_input[0].input(email)
     app.text_input[1].input(PASSWORD)
     app.button[0].click().run()
+    if tab:
+        app.session_state[TAB_KEYS[page]] = tab
     if page:
         app.switch_page(page).run()
     assert not app.exception, [e.message for e in app.exception]
@@ -247,10 +251,22 @@ def test_data_health_no_file_rejected_whole(loaded, accounts) -> None:
     assert not app.error
 
 
-def test_data_health_reasons_ranked(loaded, accounts) -> None:
+def test_data_health_opens_on_deliveries_and_runs_only_the_open_tab(loaded, accounts) -> None:
     app = signed_in(ADMIN, DATA_HEALTH)
+    assert [tab.label for tab in app.tabs] == ["Deliveries", "Quarantine", "Asset freshness", "Latest runs"]
+    assert [s.value for s in app.subheader] == ["Current deliveries", "Files rejected whole"]
+    assert len(app.dataframe) == 1 and not app.get("vega_lite_chart")  # the quarantine's table and chart: not run
 
-    reasons = app.dataframe[1].value
+    quarantine = signed_in(ADMIN, DATA_HEALTH, tab="Quarantine")
+    assert len(quarantine.dataframe) == 2 and len(quarantine.get("vega_lite_chart")) == 1
+    assert not quarantine.subheader  # the deliveries: not run
+    assert len(quarantine.metric) == 6  # the ingested counts stay above the tabs
+
+
+def test_data_health_reasons_ranked(loaded, accounts) -> None:
+    app = signed_in(ADMIN, DATA_HEALTH, tab="Quarantine")
+
+    reasons = app.dataframe[0].value
     counts = dict(zip(reasons["reason"], reasons["rows_rejected"], strict=True))
     assert counts["score out of range (likert 1-10, enps 0-10)"] == 2  # lines 14 and 23 of responses.csv
     assert counts["unknown team_id (not in teams.csv)"] == 2  # one employee, one response
@@ -262,9 +278,9 @@ def test_data_health_reasons_ranked(loaded, accounts) -> None:
 
 
 def test_data_health_quarantine_sample_hides_response_records(loaded, accounts) -> None:
-    app = signed_in(ADMIN, DATA_HEALTH)
+    app = signed_in(ADMIN, DATA_HEALTH, tab="Quarantine")
 
-    sample = app.dataframe[2].value
+    sample = app.dataframe[1].value
     assert len(sample) == QUARANTINED
     responses = sample[sample["dataset"] == "responses"]
     assert sorted(responses["line_number"].astype(int)) == list(range(14, 27))
@@ -282,19 +298,19 @@ def test_data_health_quarantine_sample_hides_response_records(loaded, accounts) 
 
 
 def test_data_health_filters(loaded, accounts) -> None:
-    app = signed_in(ADMIN, DATA_HEALTH)
+    app = signed_in(ADMIN, DATA_HEALTH, tab="Quarantine")
     survey, dataset = app.selectbox(key="quarantine_survey"), app.selectbox(key="quarantine_dataset")
     assert dataset.options == ["All datasets", "teams", "employees", "surveys", "invitations", "responses"]
     assert survey.options == ["All surveys and org files", "Org files (teams, employees)", f"Survey {SURVEY_ID}"]
 
     dataset.set_value("responses").run()
-    reasons, sample = app.dataframe[1].value, app.dataframe[2].value
+    reasons, sample = app.dataframe[0].value, app.dataframe[1].value
     assert set(sample["dataset"]) == {"responses"} and len(sample) == ANSWERS_REJECTED
     assert reasons.iloc[0]["reason"] == "score out of range (likert 1-10, enps 0-10)"
 
     dataset.set_value(None).run()
     app.selectbox(key="quarantine_survey").set_value("").run()  # the org files
-    sample = app.dataframe[2].value
+    sample = app.dataframe[1].value
     assert set(sample["dataset"]) == {"teams", "employees"}
     assert len(sample) == TEAMS_REJECTED + EMPLOYEES_REJECTED
     assert sample["survey_id"].eq("org").all()
@@ -313,7 +329,7 @@ def test_data_health_file_rejected_whole(bare) -> None:
     assert rejected["serving_delivery_loaded_at"].isna().all()  # no earlier good delivery
     assert "1 file(s) could not be read" in app.error[0].value
     assert any("No file has been loaded" in i.value for i in app.info)
-    sample = app.dataframe[2].value
+    sample = signed_in(ADMIN, DATA_HEALTH, tab="Quarantine").dataframe[1].value
     assert sample["line_number"].isna().all() and sample["raw_record"].isna().all()
     assert sample["reasons"].tolist() == [rejected["file_error"].iloc[0]]
 
