@@ -4,16 +4,15 @@ and the audit log. Admins only; every change is attributed and audited."""
 import streamlit as st
 
 from assets.nlp import review
-from dashboards import admin, session
+from dashboards import admin, layout, session
 from dashboards.export import csv_on_click, download_name
 
 viewer = session.require_admin()
 
 st.title("Admin")
-settings_tab, users_tab, review_tab, audit_tab = st.tabs(
-    ["Settings", "Users", "Review queue", "Audit log"])
 
-with settings_tab:
+
+def settings() -> None:
     st.caption("Alert thresholds, anonymity thresholds (min_n for scores, comment_min_n for comments), PII "
                "masking, notification channels and session rules. A change is picked up by the next evaluation: "
                "alert thresholds within a minute, anonymity thresholds at the next rebuild of the marts.")
@@ -38,7 +37,8 @@ with settings_tab:
             else:
                 st.success(f"{key} is now {admin.display_value(value)}", icon=":material/check:")
 
-with users_tab:
+
+def users() -> None:
     st.caption("Accounts come from the roster's dashboard_role (the app/users asset). A manager sees the teams "
                "they manage and every team below them; a viewer sees org-level results only.")
     accounts = admin.accounts()
@@ -75,7 +75,8 @@ with users_tab:
                 admin.unlock(viewer, email)
                 st.success(f"{email} can sign in again.", icon=":material/check:")
 
-with review_tab:
+
+def review_queue() -> None:
     counts = admin.review_counts()
     st.caption("Comments flagged for profanity, abuse or threats are held from managers until reviewed "
                f"(reviewed releases, dismissed means a false alarm, escalated stays held). "
@@ -103,7 +104,8 @@ with review_tab:
                 else:
                     st.success(f"{comment_id} is {status}.", icon=":material/check:")
 
-with audit_tab:
+
+def audit_log() -> None:
     log = admin.audit_log()
     st.dataframe(log, hide_index=True, column_config={
         "occurred_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
@@ -111,3 +113,8 @@ with audit_tab:
     })
     st.download_button("Download the audit log (CSV)", csv_on_click(log), download_name("audit-log"),
                        mime="text/csv", icon=":material/download:", on_click="ignore")
+
+
+# Only the open tab runs and is drawn (layout.lazy_tabs).
+layout.lazy_tabs("admin_tab", {"Settings": settings, "Users": users, "Review queue": review_queue,
+                               "Audit log": audit_log})
