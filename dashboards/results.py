@@ -294,7 +294,7 @@ engagement as (
 
 cells as (select * from drivers union all select * from engagement),
 
-teams as (select team_id, path_names, has_children from marts.teams)
+teams as (select team_id, path_names, has_children, depth from marts.teams)
 
 select
     cells.team_id,
@@ -302,6 +302,7 @@ select
     cells.team_name,
     coalesce(teams.path_names, cells.team_name) as path_names,
     coalesce(teams.has_children, false) as has_children,
+    coalesce(teams.depth, -1) as depth,
     cells.metric_id,
     cells.metric_name,
     cells.n_respondents,
@@ -335,37 +336,89 @@ def heatmap_frame(cells: pd.DataFrame, min_n: int) -> pd.DataFrame:
     """One row per heatmap cell, ready to draw: ``row_label`` (the group), ``column_label`` (the metric),
     ``score`` (null when suppressed), ``label`` (the number, or 'suppressed'), ``tooltip`` (the reason when
     suppressed) and ``row_order`` / ``column_order`` for the axes."""
-    columns = ["team_id", "scope", "row_label", "metric_id", "column_label", "n_respondents", "score",
+    columns = ["team_id", "scope", "row_label", "depth", "metric_id", "column_label", "n_respondents", "score",
                "favorable_pct", "suppressed", "label", "tooltip", "row_order", "column_order"]
     if cells.empty:
         return pd.DataFrame(columns=columns)
     frame = cells.copy()
     frame["suppressed"] = frame["suppressed"].astype(bool)
-    frame["row_label"] = [
-        group_label(name, scope, bool(children))
-        for name, scope, children in zip(frame["team_name"], frame["scope"], frame["has_children"], strict=True)
-    ]
-    groups = sorted({(r.scope, r.path_names, r.team_id) for r in frame.itertuples()},
-                    key=lambda g: (*_group_sort_key(g[0], g[1]), g[2]))
-    row_rank = {(team_id, scope): rank for rank, (scope, _, team_id) in enumerate(groups)}
-    frame["row_order"] = [row_rank[(t, s)] for t, s in zip(frame["team_id"], frame["scope"], strict=True)]
+    frame["depth"] = frame["depth"].astype(int)  # -1: the organisation (above every team)
+    # labels and order per group (a hundred groups), then spread over the cells (a thousand): iterating a
+    # column of Arrow strings cell by cell is what made this slow
+    groups = frame[["team_id", "scope", "team_name", "path_names", "has_children"]].drop_duplicates(
+        ["team_id", "scope"])
+    group_rows = sorted(zip(*(groups[c].tolist() for c in groups.columns), strict=True),
+                        key=lambda g: (*_group_sort_key(g[1], g[3]), g[0]))
+    rank = {(team_id, scope): i for i, (team_id, scope, *_) in enumerate(group_rows)}
+    label = {(team_id, scope): group_label(name, scope, bool(children))
+             for team_id, scope, name, _, children in group_rows}
+    keys = list(zip(frame["team_id"].tolist(), frame["scope"].tolist(), strict=True))
+    frame["row_label"] = [label[key] for key in keys]
+    frame["row_order"] = [rank[key] for key in keys]
     order = metric_order(frame["metric_id"].unique().tolist())
     frame["column_order"] = frame["metric_id"].map({metric: rank for rank, metric in enumerate(order)})
     frame["column_label"] = frame["metric_name"].fillna(frame["metric_id"])
     frame["score"] = frame["mean_score"].where(~frame["suppressed"])
     frame["favorable_pct"] = frame["favorable_pct"].where(~frame["suppressed"])
-    frame["label"] = [
-        SUPPRESSED_LABEL if hidden else f"{score:.1f}"
-        for hidden, score in zip(frame["suppressed"], frame["score"], strict=True)
-    ]
+    hidden, scores = frame["suppressed"].tolist(), frame["score"].tolist()
+    frame["label"] = [SUPPRESSED_LABEL if h else f"{score:.1f}" for h, score in zip(hidden, scores, strict=True)]
     reason = suppressed_reason_text(min_n)
     frame["tooltip"] = [
-        reason if hidden else f"mean {score:.2f} · {favorable:.0f} % favorable · {n} respondents"
-        for hidden, score, favorable, n in zip(
-            frame["suppressed"], frame["score"], frame["favorable_pct"], frame["n_respondents"], strict=True)
+        reason if h else f"mean {score:.2f} · {favorable:.0f} % favorable · {n} respondents"
+        for h, score, favorable, n in zip(
+            hidden, scores, frame["favorable_pct"].tolist(), frame["n_respondents"].tolist(), strict=True)
     ]
     frame = frame.sort_values(["row_order", "column_order"]).reset_index(drop=True)
     return frame[columns]
+
+
+# More groups than this and the Overview opens on the top levels of the hierarchy only (a hundred teams make a
+# heatmap nobody reads at a glance, and every cell is drawn in the reader's browser); the rest is one choice away.
+HEATMAP_DEFAULT_ROWS = 30
+
+
+@dataclass(frozen=True)
+class HeatmapLevel:
+    """Groups down to a depth of the hierarchy: ``levels`` levels below the organisation, ``groups`` rows."""
+
+    depth: int
+    levels: int
+    groups: int
+    every_group: bool
+
+    @property
+    def label(self) -> str:
+        if self.every_group:
+            return f"Every group ({self.groups:,})"
+        return f"Top level ({self.groups:,} groups)" if self.levels == 1 else (
+            f"Top {self.levels} levels ({self.groups:,} groups)")
+
+
+def heatmap_levels(frame: pd.DataFrame) -> list[HeatmapLevel]:
+    """How deep the heatmap may go (expects ``heatmap_frame``): one choice per depth of the hierarchy among the
+    groups shown, counted from the shallowest team this person sees, each with the number of rows it draws (the
+    organisation row always included)."""
+    groups = frame.drop_duplicates(["team_id", "scope"])
+    depths = sorted(set(groups.loc[groups["depth"] >= 0, "depth"]))
+    return [
+        HeatmapLevel(depth, rank, int((groups["depth"] <= depth).sum()), depth == depths[-1])
+        for rank, depth in enumerate(depths, start=1)
+    ]
+
+
+def default_heatmap_level(levels: list[HeatmapLevel], max_rows: int | None = None) -> HeatmapLevel | None:
+    """The deepest level that draws at most ``max_rows`` groups (``HEATMAP_DEFAULT_ROWS``; at least the top level;
+    None without teams)."""
+    if not levels:
+        return None
+    max_rows = HEATMAP_DEFAULT_ROWS if max_rows is None else max_rows
+    fitting = [level for level in levels if level.groups <= max_rows]
+    return fitting[-1] if fitting else levels[0]
+
+
+def heatmap_down_to(frame: pd.DataFrame, depth: int) -> pd.DataFrame:
+    """The heatmap's rows down to ``depth`` (the organisation's row always)."""
+    return frame[frame["depth"] <= depth].reset_index(drop=True)
 
 
 def heatmap_table(frame: pd.DataFrame, min_n: int) -> pd.DataFrame:

@@ -82,6 +82,14 @@ frame = results.heatmap_frame(results.heatmap_cells(viewer, survey_id), min_n)
 if frame.empty:
     st.info("No scores for this survey yet.", icon=":material/inbox:")
     st.stop()
+
+levels = results.heatmap_levels(frame)
+default_level = results.default_heatmap_level(levels)
+if default_level is not None and not default_level.every_group:
+    # a large organisation opens on its top levels; deeper levels (every team at the last) are one choice away
+    level = st.selectbox("Groups shown", levels, index=levels.index(default_level), format_func=lambda lv: lv.label,
+                         key="overview_depth")
+    frame = results.heatmap_down_to(frame, level.depth)
 st.caption(
     "Mean score (1-10) per driver. Grey cells are suppressed: " + hidden
     + (". You see organisation-level results." if viewer.role == "viewer" else ".")
@@ -97,9 +105,11 @@ if not groups.empty:
     right.page_link(TEAM_PAGE, label=f"Open {chosen[2]}", icon=":material/arrow_forward:",
                     query_params={"team": chosen[0], "scope": chosen[1]})
 
-with st.expander("Heatmap as a table", icon=":material/table:"):
+# the table is drawn only once opened (it repeats the heatmap's numbers, for screen readers and copying)
+as_table = st.expander("Heatmap as a table", icon=":material/table:", key="overview_table", on_change="rerun")
+if as_table.open:
     metric_columns = [c for c in table.columns if c not in ("Group", "team_id", "scope")]
-    st.dataframe(results.as_text(table.drop(columns=["team_id", "scope"]), metric_columns), hide_index=True)
+    as_table.dataframe(results.as_text(table.drop(columns=["team_id", "scope"]), metric_columns), hide_index=True)
 st.download_button(
     "Download heatmap (CSV)", export.csv_on_click(table), file_name=export.download_name("heatmap", survey_id),
     mime="text/csv", icon=":material/download:", key="overview_download",

@@ -241,8 +241,11 @@ def test_comment_themes_of_a_suppressed_group_are_withheld(app_env) -> None:
 # ------------------------------------------------------------------ the pages, through the app
 
 
-def signed_in(email: str) -> AppTest:
+def signed_in(email: str, heatmap_table: bool = True) -> AppTest:
+    """``email`` signed in on the Overview, its "Heatmap as a table" opened (drawn only once opened) unless not
+    ``heatmap_table``."""
     at = AppTest.from_file(APP, default_timeout=60).run()
+    at.session_state["overview_table"] = heatmap_table
     at.text_input[0].input(email)
     at.text_input[1].input(PASSWORD)
     at.button[0].click().run()
@@ -277,6 +280,36 @@ def test_overview_for_an_admin(app_env) -> None:
     assert [b.label for b in at.get("download_button")] == ["Download heatmap (CSV)"]
     links = at.get("page_link")
     assert len(links) == 1 and links[0].proto.page.endswith("team")
+
+
+def test_overview_draws_the_heatmap_table_only_once_opened(app_env) -> None:
+    at = signed_in(ADMIN, heatmap_table=False)
+    assert not at.dataframe and len(at.get("vega_lite_chart")) == 1
+    assert [e.label for e in at.expander] == ["Heatmap as a table"]
+    at.session_state["overview_table"] = True  # what opening the expander does
+    at.run()
+    assert at.dataframe[0].value["Group"].iloc[0] == "Whole organisation"
+
+
+def test_a_large_organisation_opens_on_its_top_level(app_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2026-01 has 8 groups: the organisation; a3, b5, c10 and dept (its subtree and its direct members) at the top
+    # level; d1 and d2 below dept. With room for 7, the top level (6) shows; every group is one choice away.
+    monkeypatch.setattr(results, "HEATMAP_DEFAULT_ROWS", 7)
+    at = signed_in(ADMIN)
+    at.selectbox(key="overview_survey").set_value("2026-01").run()
+    depth = at.selectbox(key="overview_depth")
+    assert depth.options == ["Top level (6 groups)", "Every group (8)"]
+    assert depth.value.label == "Top level (6 groups)"
+    assert at.dataframe[0].value["Group"].tolist() == [
+        "Whole organisation", "Department (whole subtree)", "Department (direct members)", "Team of five",
+        "Team of ten", "Team of three"]
+    depth.set_value(results.HeatmapLevel(depth=1, levels=2, groups=8, every_group=True)).run()
+    assert len(at.dataframe[0].value) == 8 and "Department two" in at.dataframe[0].value["Group"].tolist()
+
+    monkeypatch.setattr(results, "HEATMAP_DEFAULT_ROWS", 8)  # everything fits: no choice to make
+    at = signed_in(ADMIN)
+    at.selectbox(key="overview_survey").set_value("2026-01").run()
+    assert "overview_depth" not in [s.key for s in at.selectbox] and len(at.dataframe[0].value) == 8
 
 
 def test_overview_for_a_manager_and_a_viewer(app_env) -> None:

@@ -155,8 +155,10 @@ def accounts(warehouses) -> None:
 
 
 def signed_in(email: str, page: str | None = None, tab: str | None = None) -> AppTest:
-    """``email`` signed in through the form, on ``page`` (Overview by default) with its tab ``tab`` open."""
+    """``email`` signed in through the form, on ``page`` (Overview by default, its heatmap table opened) with its
+    tab ``tab`` open."""
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    app.session_state["overview_table"] = True
     app.text_input[0].input(email)
     app.text_input[1].input(PASSWORD)
     app.button[0].click().run()

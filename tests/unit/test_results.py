@@ -18,9 +18,12 @@ HIDDEN = "hidden to protect anonymity: fewer than 4 responses"
 HIDDEN_CELL = "suppressed (fewer than 4 responses)"
 
 
-def cell(team_id, scope, name, metric_id, metric_name, n, mean, favorable, suppressed, path=None, children=False):
+def cell(team_id, scope, name, metric_id, metric_name, n, mean, favorable, suppressed, path=None, children=False,
+         depth=None):
+    depth = depth if depth is not None else (-1 if scope == "org" else (path or name).count(" / "))
     return {"team_id": team_id, "scope": scope, "team_name": name, "path_names": path or name,
-            "has_children": children, "metric_id": metric_id, "metric_name": metric_name, "n_respondents": n,
+            "has_children": children, "depth": depth, "metric_id": metric_id, "metric_name": metric_name,
+            "n_respondents": n,
             "mean_score": mean, "favorable_pct": favorable, "suppressed": suppressed}
 
 
@@ -101,6 +104,38 @@ def test_heatmap_table_spells_out_suppressed_cells(cells: pd.DataFrame) -> None:
     assert (c10["Recognition"], c10["Growth"], c10["Engagement"]) == (7.5, 7.0, 7.33)
     # a metric a group has no score for (not asked) stays empty; a suppressed one never does
     assert pd.isna(table[table["team_id"] == "d1"].iloc[0]["Growth"])
+
+
+def test_heatmap_levels_count_groups_down_to_each_depth(cells: pd.DataFrame) -> None:
+    frame = results.heatmap_frame(cells, 4)
+    # org (-1); Department's two rows, Team of three, Team of ten (0); Department one (1)
+    levels = results.heatmap_levels(frame)
+    assert [(lv.depth, lv.levels, lv.groups, lv.every_group) for lv in levels] == [(0, 1, 5, False), (1, 2, 6, True)]
+    assert [lv.label for lv in levels] == ["Top level (5 groups)", "Every group (6)"]
+
+    # the deepest level within the limit, at the boundary included; at least the top level
+    assert results.default_heatmap_level(levels, max_rows=6) == levels[1]
+    assert results.default_heatmap_level(levels, max_rows=5) == levels[0]
+    assert results.default_heatmap_level(levels, max_rows=1) == levels[0]
+    assert results.default_heatmap_level([], max_rows=5) is None
+
+    top = results.heatmap_down_to(frame, 0)
+    assert "d1" not in set(top["team_id"]) and "__org__" in set(top["team_id"])
+    assert len(top) == len(frame) - 1  # Department one has one cell
+    table = results.heatmap_table(top, 4)
+    assert table["Group"].tolist() == ["Whole organisation", "Department (whole subtree)",
+                                       "Department (direct members)", "Team of ten", "Team of three"]
+
+
+def test_heatmap_levels_of_three_levels_name_the_middle_one() -> None:
+    frame = results.heatmap_frame(pd.DataFrame([
+        cell("__org__", "org", "Whole organisation", "growth", "Growth", 40, 7.0, 50.0, False),
+        cell("top", "subtree", "Top", "growth", "Growth", 40, 7.0, 50.0, False, "Top", True),
+        cell("mid", "subtree", "Mid", "growth", "Growth", 20, 7.0, 50.0, False, "Top / Mid", True),
+        cell("low", "team", "Low", "growth", "Growth", 10, 7.0, 50.0, False, "Top / Mid / Low"),
+    ]), 4)
+    assert [lv.label for lv in results.heatmap_levels(frame)] == [
+        "Top level (2 groups)", "Top 2 levels (3 groups)", "Every group (4)"]
 
 
 def test_heatmap_of_nothing_is_empty() -> None:
