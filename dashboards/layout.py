@@ -3,8 +3,7 @@
 A page's browser time grows with every element it draws (each table, chart, widget and caption is React work on
 the reader's machine), and its server time with every query. ``lazy_tabs`` draws only the open tab: its section
 runs, the others send nothing, and choosing another tab reruns the page with that one. The open tab is kept in
-``st.session_state[key]`` (its label), so a page comes back where its reader left it, and tests choose a tab by
-setting that key.
+``st.session_state[key]`` (its label) while the page is open, and tests choose a tab by setting that key.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ def lazy_tabs(key: str, sections: Mapping[str, Callable[[], object]]) -> str:
     """One tab per section, in order; only the open one (the first, until someone picks another) runs its
     function. Returns the open tab's label."""
     labels = list(sections)
-    chosen = st.session_state.get(key)
-    tabs = st.tabs(labels, key=key, on_change="rerun", default=chosen if chosen in sections else None)
+    tabs = st.tabs(labels, key=key, on_change="rerun")
     for label, tab in zip(labels, tabs, strict=True):
         if tab.open:
             with tab:

@@ -4,10 +4,11 @@ a team outside the person's scope shows nothing but a refusal (and its queries w
 
 import streamlit as st
 
-from dashboards import charts, export, results, session
+from dashboards import charts, export, layout, results, session
 from dashboards.scope import ORG_TEAM_ID
 
 NO_ACCESS = "You do not have access to this team"
+TAB_KEY = "team_tab"
 
 viewer = session.require_viewer()
 
@@ -67,10 +68,11 @@ if distribution is not None:
         enps_box.metric("eNPS", f"{distribution.enps:+.0f}", border=True,
                         help="% promoters (9-10) − % detractors (0-6), from −100 to +100.")
 
-st.subheader("Drivers")
-if table.empty:
-    st.info("No driver scores for this group in this survey.", icon=":material/inbox:")
-else:
+
+def driver_scores() -> None:
+    if table.empty:
+        st.info("No driver scores for this group in this survey.", icon=":material/inbox:")
+        return
     st.caption(f"Change: since the group's previous survey. Suppressed: {hidden}.")
     shown = results.as_text(table.drop(columns=["driver_id", "suppressed"]), ["Mean (1-10)", "Change (points)"])
     st.dataframe(results.as_text(shown, ["Favorable %", "Change %"], digits=1), hide_index=True)
@@ -82,28 +84,31 @@ else:
         on_click="ignore",
     )
 
-st.subheader("Trends")
-points = results.trend_points(results.team_trends(viewer, team_id, scope), min_n)
-if points["survey_id"].nunique() < 2:
-    st.caption("Trend lines appear once the group has been in two surveys.")
-else:
-    charts.draw("trend_lines", points)
 
-st.subheader("eNPS distribution")
-segments = results.enps_frame(distribution, min_n)
-if segments.empty:
-    st.caption("Nobody in this group answered the eNPS question.")
-else:
-    charts.draw("enps_bar", segments)
+def trends() -> None:
+    points = results.trend_points(results.team_trends(viewer, team_id, scope), min_n)
+    if points["survey_id"].nunique() < 2:
+        st.caption("Trend lines appear once the group has been in two surveys.")
+    else:
+        charts.draw("trend_lines", points)
 
-st.subheader("What matters most")
-impact = results.team_driver_impact(viewer, survey_id, team_id, scope)
-if impact.empty:
-    st.caption(
-        "Shown for groups of 30 or more respondents (the organisation, large departments): fewer people give "
-        "no reliable correlation."
-    )
-else:
+
+def enps_distribution() -> None:
+    segments = results.enps_frame(distribution, min_n)
+    if segments.empty:
+        st.caption("Nobody in this group answered the eNPS question.")
+    else:
+        charts.draw("enps_bar", segments)
+
+
+def what_matters_most() -> None:
+    impact = results.team_driver_impact(viewer, survey_id, team_id, scope)
+    if impact.empty:
+        st.caption(
+            "Shown for groups of 30 or more respondents (the organisation, large departments): fewer people give "
+            "no reliable correlation."
+        )
+        return
     outcome = st.radio("Related to", ["engagement", "enps"], horizontal=True, key="team_outcome",
                        format_func={"engagement": "Engagement", "enps": "eNPS"}.get)
     st.caption("Drivers ranked by their correlation with the outcome across respondents (correlation, not cause): "
@@ -111,13 +116,21 @@ else:
     st.dataframe(results.as_text(results.what_matters_most(impact, drivers, outcome, min_n), ["Mean (1-10)"]),
                  hide_index=True)
 
-st.subheader("Top comment themes")
-themes = results.team_themes(viewer, survey_id, team_id, scope)
-if themes is None or themes.n_comments == 0:
-    st.caption("No comments from this group in this survey.")
-elif themes.suppressed:
-    st.caption(f"Themes hidden to protect anonymity: fewer than {results.min_n('comment_min_n')} comments.")
-else:
-    st.markdown(" · ".join(f"**{theme}**" for theme in themes.top_themes) or "No theme yet.")
-    st.caption(f"{themes.n_comments:,} comments; {themes.negative_share:.0%} negative, "
-               f"{themes.positive_share:.0%} positive.")
+
+def comment_themes() -> None:
+    themes = results.team_themes(viewer, survey_id, team_id, scope)
+    if themes is None or themes.n_comments == 0:
+        st.caption("No comments from this group in this survey.")
+    elif themes.suppressed:
+        st.caption(f"Themes hidden to protect anonymity: fewer than {results.min_n('comment_min_n')} comments.")
+    else:
+        st.markdown(" · ".join(f"**{theme}**" for theme in themes.top_themes) or "No theme yet.")
+        st.caption(f"{themes.n_comments:,} comments; {themes.negative_share:.0%} negative, "
+                   f"{themes.positive_share:.0%} positive.")
+
+
+# Only the open tab runs its queries and is drawn (layout.lazy_tabs).
+layout.lazy_tabs(TAB_KEY, {
+    "Drivers": driver_scores, "Trends": trends, "eNPS distribution": enps_distribution,
+    "What matters most": what_matters_most, "Comment themes": comment_themes,
+})

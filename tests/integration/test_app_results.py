@@ -366,7 +366,33 @@ def test_team_page_shows_a_suppressed_team_as_suppressed(app_env) -> None:
     drivers = at.dataframe[0].value
     assert drivers["Mean (1-10)"].eq(HIDDEN_CELL).all()
     assert {m.label: m.value for m in at.metric}["eNPS"] == "suppressed"
-    assert len(at.get("vega_lite_chart")) == 3  # driver bars, trend lines, eNPS: each drawn, suppressed in grey
+    assert [t.label for t in at.tabs] == ["Drivers", "Trends", "eNPS distribution", "What matters most",
+                                          "Comment themes"]
+    # driver bars, trend lines, eNPS: each drawn in its tab (only the open tab runs), suppressed in grey
+    for tab in ("Drivers", "Trends", "eNPS distribution"):
+        at.session_state["team_tab"] = tab  # what clicking the tab does
+        at.run()
+        assert len(at.get("vega_lite_chart")) == 1, tab
+        assert not at.exception
+
+
+def test_team_page_tabs_of_the_organisation(app_env) -> None:
+    at = signed_in(ADMIN)
+    at.query_params["team"] = "__org__"
+    at.query_params["scope"] = "org"
+    at.session_state["team_tab"] = "What matters most"
+    at.switch_page(TEAM_PAGE).run()
+    at.selectbox(key="team_survey").set_value("2026-01").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.get("vega_lite_chart")  # the driver bars: their tab is not open
+    assert at.radio(key="team_outcome").value == "engagement"
+    assert set(at.dataframe[0].value["Driver"]) == {"Recognition", "Growth"}
+
+    at.session_state["team_tab"] = "Comment themes"
+    at.run()
+    # one comment in 2026-01 (c10's comment-only response): below comment_min_n
+    assert "Themes hidden to protect anonymity: fewer than" in texts(at)
+    assert not at.dataframe and not at.get("radio")
 
 
 def test_pages_without_sign_in_show_no_data(app_env) -> None:
