@@ -8,9 +8,10 @@ team is checked against their scope in the database.
 import streamlit as st
 
 from assets.alerts.store import AlertError
-from dashboards import alerts, data, export, session
+from dashboards import alerts, data, export, layout, session
 
 OUTCOME_KEY = "alerts_outcome"
+TAB_KEY = "alerts_detail_tab"
 
 viewer = session.require_viewer()
 team_filter = viewer.team_filter()
@@ -128,16 +129,17 @@ if detail["is_significant"] is not None:
         f"({'beyond' if detail['is_significant'] else 'within'} chance for the group's size)."
     )
 
-evidence, events = st.columns(2)
-with evidence:
-    st.markdown("**Provenance** — the rule, the thresholds it used and the mart rows that fired it")
+
+def provenance() -> None:
+    st.caption("The rule, the thresholds it used and the mart rows that fired it.")
     st.dataframe(
         alerts.provenance_rows(detail["provenance"]),
         hide_index=True,
         column_config={"item": st.column_config.TextColumn("Item"), "value": st.column_config.TextColumn("Value")},
     )
-with events:
-    st.markdown("**History**")
+
+
+def history() -> None:
     st.dataframe(
         alerts.history(alert_id, team_filter),
         hide_index=True,
@@ -149,6 +151,10 @@ with events:
             "note": st.column_config.TextColumn("Note", width="large"),
         },
     )
+
+
+# only the open tab runs its query and is drawn (layout.lazy_tabs)
+layout.lazy_tabs(TAB_KEY, {"Provenance": provenance, "History": history})
 
 if not alerts.may_decide(viewer):
     st.caption("Managers and admins act on alerts; you can read them.")

@@ -74,14 +74,20 @@ def state(url: str, alert: int) -> tuple[str, list[tuple]]:
     return status, events
 
 
-def page(name: str, viewer: Viewer | None, **query: str) -> AppTest:
+def page(name: str, viewer: Viewer | None, tab: str | None = None, **query: str) -> AppTest:
+    """Page ``name`` as ``viewer``, with its tab ``tab`` open (only the open tab runs) and ``query`` parameters."""
     app = AppTest.from_file(str(VIEWS / name), default_timeout=TIMEOUT)
     if viewer is not None:
         app.session_state[session.VIEWER_KEY] = viewer
+    if tab is not None:
+        app.session_state[TAB_KEYS[name]] = tab
     app.query_params.update(query)
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     return app
+
+
+TAB_KEYS = {"comments.py": "comments_tab", "alerts.py": "alerts_detail_tab"}
 
 
 def page_text(app: AppTest) -> str:
@@ -213,19 +219,25 @@ def test_pages_need_sign_in(app_env, name: str) -> None:
 def test_comments_page_as_admin(app_env) -> None:
     app = page("comments.py", ADMIN_VIEWER)
 
-    shown = app.dataframe[1].value
+    assert [t.label for t in app.tabs] == ["Comments", "Insights", "Search by meaning"]
+    assert len(app.dataframe) == 1 and not app.metric  # the comments only: the other tabs do not run
+    shown = app.dataframe[0].value
     assert set(shown["team_name"]) == {f"Team {t}" for t in PUBLISHED}
     assert list(shown.columns) == ["team_name", "sentiment_label", "theme", "text_masked"]
     warnings = sorted(w.value for w in app.warning)
     assert warnings == [f"Team duo: {HIDDEN}", f"Team tiny: {HIDDEN}"]
+
+    app.selectbox(key="comments_team").set_value("sad").run()
+    assert set(app.dataframe[0].value["team_name"]) == {"Team sad"}
+    assert not app.warning
+
+    app = page("comments.py", ADMIN_VIEWER, tab="Insights")
     insights = app.dataframe[0].value.set_index("group")
     assert insights.loc["Team tiny", "negative_share"] == HIDDEN
     assert insights.loc["Team sad", "negative_share"] == "60 %"
 
-    app.selectbox(key="comments_team").set_value("sad").run()
-    assert set(app.dataframe[1].value["team_name"]) == {"Team sad"}
-    assert not app.warning
-
+    app = page("comments.py", ADMIN_VIEWER, tab="Search by meaning")
+    assert not app.dataframe
     app.text_input(key="comments_search").set_value("   ")
     app.button[0].click().run()  # the form's submit button
     assert [e.value for e in app.error] == ["Cannot search: the search query is empty."]
@@ -234,16 +246,21 @@ def test_comments_page_as_admin(app_env) -> None:
 def test_comments_page_as_manager(app_env) -> None:
     app = page("comments.py", manager("sad", "tiny"))
 
-    assert set(app.dataframe[1].value["team_name"]) == {"Team sad"}
+    assert set(app.dataframe[0].value["team_name"]) == {"Team sad"}
     assert [w.value for w in app.warning] == [f"Team tiny: {HIDDEN}"]
+    text = page_text(app)
+    assert "Team calm" not in text and "Team ok" not in text
+
+    app = page("comments.py", manager("sad", "tiny"), tab="Insights")
     insights = app.dataframe[0].value
     assert insights["group"].tolist()[1:] == ["Team sad", "Team tiny"]  # the organisation first, then the teams
     text = page_text(app)
     assert "Team calm" not in text and "Team ok" not in text
 
+    app = page("comments.py", manager("sad", "tiny"), tab="Search by meaning")
     app.text_input(key="comments_search").set_value("workload is impossible")
     app.button[0].click().run()
-    hits = app.dataframe[2].value
+    hits = app.dataframe[0].value
     assert not hits.empty and set(hits["team_name"]) == {"Team sad"}
 
 
@@ -262,7 +279,7 @@ def test_comments_page_as_viewer_shows_org_insights_only(app_env) -> None:
     assert len(app.dataframe) == 1 and len(app.dataframe[0].value) == 1  # the organisation's row only
     assert {m.label: m.value for m in app.metric}["Comments (organisation)"] == "37"
     assert any("available to managers" in i.value for i in app.info)
-    assert not app.text_input  # no comment, no search
+    assert not app.text_input and not app.tabs  # no comment, no search
 
 
 # ---------------------------------------------------------------- AppTest: Alerts
@@ -278,9 +295,14 @@ def test_alerts_page_as_admin(app_env) -> None:
     app.multiselect(key="alerts_type").set_value(["ENPS_NEG"]).run()
     inbox = app.dataframe[0].value
     assert inbox["team_name"].tolist() == ["Team neg"]
+    assert [t.label for t in app.tabs] == ["Provenance", "History"]
+    assert len(app.dataframe) == 2  # the inbox and the open tab's table (the history does not run)
     provenance = dict(zip(app.dataframe[1].value["item"], app.dataframe[1].value["value"], strict=True))
     assert provenance["rows › mart"] == "marts.enps"
-    assert app.dataframe[2].value["to_status"].tolist()[0] == "open"
+    assert [b.label for b in app.button] == ["Acknowledge", "Resolve", "Dismiss"]
+    app.session_state["alerts_detail_tab"] = "History"  # what clicking the tab does
+    app.run()
+    assert len(app.dataframe) == 2 and app.dataframe[1].value["to_status"].tolist()[0] == "open"
     assert [b.label for b in app.button] == ["Acknowledge", "Resolve", "Dismiss"]
 
 
@@ -288,7 +310,7 @@ def test_alerts_page_manager_acknowledges_with_a_note(app_env) -> None:
     url = app_env
     person = manager("low")
     alert = alert_id(url, "LOW_SCORE", "2026-02", "low")
-    app = page("alerts.py", person)
+    app = page("alerts.py", person, tab="History")
 
     assert set(app.dataframe[0].value["team_name"]) == {"Team low"}
     app.selectbox(key="alerts_selected").set_value(alert).run()
@@ -299,7 +321,7 @@ def test_alerts_page_manager_acknowledges_with_a_note(app_env) -> None:
     status, events = state(url, alert)
     assert status == "acknowledged"
     assert events[-1] == ("open", "acknowledged", person.email, "Raised at the team meeting")
-    assert app.dataframe[2].value["note"].tolist()[-1] == "Raised at the team meeting"
+    assert app.dataframe[1].value["note"].tolist()[-1] == "Raised at the team meeting"
     assert [b.label for b in app.button] == ["Resolve", "Dismiss", "Reopen"]
 
 
