@@ -36,6 +36,7 @@ participation. Commands:
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import inspect
 import logging
@@ -177,12 +178,13 @@ def app_targets(queries: Mapping[str, Mapping[str, Mapping[str, object]]] | None
 @dataclass(frozen=True)
 class AppPage:
     """One page of the app: its file (relative to dashboards/), navigation title, the roles whose navigation
-    holds it and the query parameters it reads."""
+    holds it, the query parameters it reads and its lazy tabs (``layout.lazy_tabs``: key, labels in order)."""
 
     path: str
     title: str
     roles: tuple[str, ...] = ROLES
     query_params: tuple[str, ...] = ()
+    tabs: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def shown_to(self, role: str) -> bool:
         return role in self.roles
@@ -196,6 +198,50 @@ def query_params_read(source: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(QUERY_PARAM_PATTERN.findall(source)))
 
 
+def _constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level text constants: ``NAME = "text"`` and ``A, B = "one", "two"``."""
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, value = node.targets[0], node.value
+        pairs = (zip(target.elts, value.elts, strict=False)
+                 if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) else [(target, value)])
+        for name, text in pairs:
+            if isinstance(name, ast.Name) and isinstance(text, ast.Constant) and isinstance(text.value, str):
+                found[name.id] = text.value
+    return found
+
+
+def lazy_tabs_read(source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The lazy tab sets a page's source draws (``layout.lazy_tabs(KEY, {"Label": section, ...})``): each key
+    with its labels in order; a key drawn in several places (an empty state and the full page) once, with every
+    label. Keys and labels may be literals or module-level constants."""
+    tree = ast.parse(source)
+    constants = _constants(tree)
+
+    def text(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        return constants.get(node.id) if isinstance(node, ast.Name) else None
+
+    calls: list[tuple[str, list[str]]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "lazy_tabs"
+                and len(node.args) == 2 and isinstance(node.args[1], ast.Dict)):
+            continue
+        key = text(node.args[0])
+        labels = [text(k) for k in node.args[1].keys if k is not None]
+        if key is not None and None not in labels:
+            calls.append((key, labels))
+    tabs: dict[str, list[str]] = {}
+    # the fullest call of a key first: its first label is the tab the full page opens on
+    for key, labels in sorted(calls, key=lambda call: -len(call[1])):
+        known = tabs.setdefault(key, [])
+        known += [label for label in labels if label not in known]
+    return tuple((key, tuple(labels)) for key, labels in tabs.items())
+
+
 def discover_pages(specs: Sequence | None = None, dashboards: Path = DASHBOARDS) -> list[AppPage]:
     """The app's pages that exist on disk, as ``dashboards.navigation.PAGES`` registers them (path, title,
     roles): a page added there is measured without a change here."""
@@ -207,8 +253,9 @@ def discover_pages(specs: Sequence | None = None, dashboards: Path = DASHBOARDS)
     for spec in specs:
         file = dashboards / spec.path
         if file.is_file():
-            pages.append(AppPage(spec.path, spec.title, tuple(spec.roles),
-                                 query_params_read(file.read_text(encoding="utf-8"))))
+            source = file.read_text(encoding="utf-8")
+            pages.append(AppPage(spec.path, spec.title, tuple(spec.roles), query_params_read(source),
+                                 lazy_tabs_read(source)))
     return pages
 
 
@@ -220,8 +267,15 @@ def query_param_values(page: AppPage, samples: Mapping[str, str]) -> list[dict[s
     return visits
 
 
-def visit_label(page: AppPage, params: Mapping[str, str]) -> str:
-    return page.title + "".join(f" ?{k}={v}" for k, v in params.items())
+def tab_states(page: AppPage) -> list[dict[str, str]]:
+    """The session states that open each of a page's lazy tabs: none (the page as it opens: every first tab),
+    then one per other tab. Only the open tab runs its queries, so each tab is a visit of its own."""
+    return [{}, *({key: label} for key, labels in page.tabs for label in labels[1:])]
+
+
+def visit_label(page: AppPage, params: Mapping[str, str], state: Mapping[str, str] | None = None) -> str:
+    return (page.title + "".join(f" · {label}" for label in (state or {}).values())
+            + "".join(f" ?{k}={v}" for k, v in params.items()))
 
 
 # ---------------------------------------------------------------- what is loaded
@@ -376,10 +430,10 @@ class PageRun:
     script_warm: list[float]
 
 
-def run_page(page: AppPage, params: Mapping[str, str], viewer, script_repeats: int = 0, timeout: float = 120
-             ) -> PageRun:
-    """Run ``page`` in AppTest as ``viewer``: record every query it sends (the caches cleared first), then time
-    ``script_repeats`` cold and warm runs of it."""
+def run_page(page: AppPage, params: Mapping[str, str], viewer, script_repeats: int = 0, timeout: float = 120,
+             state: Mapping[str, str] | None = None) -> PageRun:
+    """Run ``page`` in AppTest as ``viewer`` (``state``: the session state that opens one of its tabs): record
+    every query it sends (the caches cleared first), then time ``script_repeats`` cold and warm runs of it."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -418,6 +472,8 @@ def run_page(page: AppPage, params: Mapping[str, str], viewer, script_repeats: i
         st.cache_data.clear()
         for name, value in params.items():
             app.query_params[name] = value
+        for key, value in (state or {}).items():
+            app.session_state[key] = value
         active = True
         app.switch_page(page.path).run()
         active = False
@@ -487,14 +543,15 @@ def bench_queries(url: str, env: Mapping[str, str], pages: Sequence[AppPage], ac
         viewers = {role: viewer_for(conn, account) for role, account in accounts.items()}
         samples = {"team": accounts["manager"].team_id} if accounts["manager"].team_id else {}
         for page in pages:
-            for params in query_param_values(page, samples):
-                label = visit_label(page, params)
+            visits = [(params, state) for params in query_param_values(page, samples) for state in tab_states(page)]
+            for params, state in visits:
+                label = visit_label(page, params, state)
                 for role, viewer in viewers.items():
                     if not page.shown_to(role):
                         continue
                     try:
                         with quiet_streamlit():
-                            run = run_page(page, params, viewer, script_repeats)
+                            run = run_page(page, params, viewer, script_repeats, state=state)
                         queries = unique_names(run.queries)
                         times, rows, connected = replay(queries, repeats)
                     except Exception as error:  # one broken page must not hide the others' figures

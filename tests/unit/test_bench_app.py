@@ -23,7 +23,9 @@ from orchestration.bench_app import (
     page_query_figures,
     page_rounds,
     percentile,
+    lazy_tabs_read,
     query_param_values,
+    tab_states,
     query_params_read,
     render_figures,
     summary_ms,
@@ -150,6 +152,41 @@ def test_visits_with_the_parameters_the_bench_can_fill():
     assert visits == [{}, {"team": "eng"}]  # no sample value for scope: not visited with it
     assert [visit_label(team, v) for v in visits] == ["Team", "Team ?team=eng"]
     assert query_param_values(AppPage("views/overview.py", "Overview"), {"team": "eng"}) == [{}]
+
+
+def test_lazy_tabs_read_by_a_page():
+    source = (
+        'KEY = "health_tab"\n'
+        'FIRST, SECOND = "Deliveries", "Quarantine"\n'
+        'if empty:\n'
+        '    layout.lazy_tabs(KEY, {"Runs": runs})\n'
+        'else:\n'
+        '    layout.lazy_tabs(KEY, {FIRST: a, SECOND: b, "Runs": runs})\n'
+        'layout.lazy_tabs("detail_tab", {"Provenance": p, "History": h})\n'
+        'layout.lazy_tabs(unknown_key, {"Ignored": x})\n'
+    )
+    # the fuller call of a key gives its order (the tab the page opens on first); a key not known statically is
+    # left out rather than guessed
+    assert lazy_tabs_read(source) == (("health_tab", ("Deliveries", "Quarantine", "Runs")),
+                                      ("detail_tab", ("Provenance", "History")))
+    assert lazy_tabs_read("st.title('no tabs')") == ()
+
+
+def test_each_tab_is_a_visit_of_its_own():
+    page = AppPage("views/alerts.py", "Alerts", tabs=(("detail_tab", ("Provenance", "History")),
+                                                      ("other_tab", ("One", "Two", "Three"))))
+    states = tab_states(page)
+    assert states == [{}, {"detail_tab": "History"}, {"other_tab": "Two"}, {"other_tab": "Three"}]
+    assert [visit_label(page, {"team": "eng"}, state) for state in states[:2]] == [
+        "Alerts ?team=eng", "Alerts · History ?team=eng"]
+    assert tab_states(AppPage("views/overview.py", "Overview")) == [{}]
+
+
+def test_the_real_pages_tabs_are_found():
+    tabs = {page.title: dict(page.tabs) for page in discover_pages()}
+    assert tabs["Data health"] == {"health_tab": ("Deliveries", "Quarantine", "Asset freshness", "Latest runs")}
+    assert tabs["Team"]["team_tab"][0] == "Drivers" and len(tabs["Team"]["team_tab"]) == 5
+    assert tabs["Overview"] == {}
 
 
 # ---------------------------------------------------------------- recorded queries
