@@ -100,17 +100,36 @@ def themes(survey_id: str, team_filter: Sequence[str] | None) -> list[str]:
 
 # ---------------------------------------------------------------- comments
 
-COMMENTS_SQL = f"""
-select team_name, sentiment_label, theme, text_masked, team_id, survey_id, comment_id
-from marts.comments
-where
+# The page lists at most this many comments (a year at benchmark size holds 20,000 a survey: fetching and drawing
+# them all would take seconds); the filters narrow the list and the CSV holds every comment of the selection.
+COMMENTS_SHOWN = 500
+
+_COMMENT_FILTERS = f"""
     survey_id = %(survey)s
     and {_TEAMS}
     and (%(team)s::text is null or team_id = %(team)s)
     and (%(theme)s::text is null or theme = %(theme)s)
     and (%(sentiment)s::text is null or sentiment_label = %(sentiment)s)
-order by team_name, team_id, comment_id
 """
+
+COMMENTS_SQL = f"""
+select team_name, sentiment_label, theme, text_masked, team_id, survey_id, comment_id
+from marts.comments
+where {_COMMENT_FILTERS}
+order by team_name, team_id, comment_id
+limit %(limit)s
+"""
+
+COMMENT_COUNT_SQL = f"""
+select count(*) as n_comments
+from marts.comments
+where {_COMMENT_FILTERS}
+"""
+
+
+def _comment_params(survey_id: str, team_filter: Sequence[str] | None, team_id: str | None, theme: str | None,
+                    sentiment: str | None) -> dict[str, object]:
+    return {"survey": survey_id, "teams": _list(team_filter), "team": team_id, "theme": theme, "sentiment": sentiment}
 
 
 def comments(
@@ -119,12 +138,24 @@ def comments(
     team_id: str | None = None,
     theme: str | None = None,
     sentiment: str | None = None,
+    limit: int | None = None,
 ) -> pd.DataFrame:
-    """Published comments (masked) of the survey in the viewer's scope, narrowed by team, theme and sentiment."""
-    return data.query(
-        COMMENTS_SQL,
-        {"survey": survey_id, "teams": _list(team_filter), "team": team_id, "theme": theme, "sentiment": sentiment},
-    )
+    """Published comments (masked) of the survey in the viewer's scope, narrowed by team, theme and sentiment, in
+    team order; the first ``limit`` of them (None: every one)."""
+    return data.query(COMMENTS_SQL, {**_comment_params(survey_id, team_filter, team_id, theme, sentiment),
+                                     "limit": limit})
+
+
+def comment_count(
+    survey_id: str,
+    team_filter: Sequence[str] | None,
+    team_id: str | None = None,
+    theme: str | None = None,
+    sentiment: str | None = None,
+) -> int:
+    """How many comments ``comments`` returns without a limit."""
+    frame = data.query(COMMENT_COUNT_SQL, _comment_params(survey_id, team_filter, team_id, theme, sentiment))
+    return int(frame.iloc[0]["n_comments"])
 
 
 WITHHELD_SQL = f"""

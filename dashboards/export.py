@@ -36,9 +36,11 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
-def csv_on_click(frame: pd.DataFrame) -> Callable[[], bytes]:
+def csv_on_click(frame: pd.DataFrame | Callable[[], pd.DataFrame]) -> Callable[[], bytes]:
     """``frame``'s CSV made only when someone clicks the download button (``st.download_button`` calls it):
-    a page run does not pay for a file nobody downloads."""
+    a page run does not pay for a file nobody downloads. ``frame`` may be a function that reads the frame then."""
+    if callable(frame):
+        return lambda: to_csv_bytes(frame())
     return functools.partial(to_csv_bytes, frame)
 
 

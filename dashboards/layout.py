@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+import pandas as pd
 import streamlit as st
+
+from dashboards.export import csv_on_click
 
 
 def lazy_tabs(key: str, sections: Mapping[str, Callable[[], object]]) -> str:
@@ -24,3 +27,11 @@ def lazy_tabs(key: str, sections: Mapping[str, Callable[[], object]]) -> str:
                 sections[label]()
             return label
     raise RuntimeError(f"no tab of {key} is open")  # Streamlit marks exactly one open with on_change="rerun"
+
+
+def csv_download(label: str, frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: str,
+                 key: str | None = None) -> None:
+    """A button that downloads ``frame`` as a safe CSV (``export.to_csv_bytes``), made only when clicked and
+    without rerunning the page; ``frame`` may be a function that reads it then (more rows than the page shows)."""
+    st.download_button(label, csv_on_click(frame), file_name=file_name, mime="text/csv", icon=":material/download:",
+                       key=key, on_click="ignore")

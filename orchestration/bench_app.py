@@ -412,10 +412,13 @@ def environment(env: Mapping[str, str]) -> Iterator[None]:
 @contextlib.contextmanager
 def quiet_streamlit() -> Iterator[None]:
     """No log records up to WARNING inside the block: AppTest outside a server warns about it on every call (and
-    Streamlit resets its loggers' levels as it runs, so only a process-wide switch keeps them quiet)."""
+    Streamlit resets its loggers' levels as it runs, so only a process-wide switch keeps them quiet). What a page
+    prints (Streamlit prints the traceback of a page that raised) goes to stderr: stdout carries the bench's JSON
+    alone."""
     logging.disable(logging.WARNING)
     try:
-        yield
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
     finally:
         logging.disable(logging.NOTSET)
 

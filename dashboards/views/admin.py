@@ -5,7 +5,7 @@ import streamlit as st
 
 from assets.nlp import review
 from dashboards import admin, layout, session
-from dashboards.export import csv_on_click, download_name
+from dashboards.export import download_name
 
 viewer = session.require_admin()
 
@@ -111,8 +111,7 @@ def audit_log() -> None:
         "occurred_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "detail": st.column_config.TextColumn("Detail", width="large"),
     })
-    st.download_button("Download the audit log (CSV)", csv_on_click(log), download_name("audit-log"),
-                       mime="text/csv", icon=":material/download:", on_click="ignore")
+    layout.csv_download("Download the audit log (CSV)", log, download_name("audit-log"))
 
 
 # Only the open tab runs and is drawn (layout.lazy_tabs).

@@ -94,15 +94,7 @@ st.dataframe(
         "still_holds": st.column_config.CheckboxColumn("Still holds"),
     },
 )
-st.download_button(
-    "Download alerts (CSV)",
-    export.csv_on_click(inbox),
-    file_name=export.download_name("alerts", survey_id, team_id),
-    mime="text/csv",
-    icon=":material/download:",
-    key="alerts_csv",
-    on_click="ignore",
-)
+layout.csv_download("Download alerts (CSV)", inbox, export.download_name("alerts", survey_id, team_id), "alerts_csv")
 
 # ---------------------------------------------------------------- one alert
 

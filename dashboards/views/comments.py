@@ -70,15 +70,9 @@ def insights_section() -> None:
                 "top_themes": st.column_config.TextColumn("Top themes", width="large"),
             },
         )
-        st.download_button(
-            "Download insights (CSV)",
-            export.csv_on_click(export.mark_suppressed(insights, comments.INSIGHT_VALUES, min_n, unit="comments")),
-            file_name=export.download_name("comment-insights", survey_id),
-            mime="text/csv",
-            icon=":material/download:",
-            key="comments_insights_csv",
-            on_click="ignore",
-        )
+        marked = export.mark_suppressed(insights, comments.INSIGHT_VALUES, min_n, unit="comments")
+        layout.csv_download("Download insights (CSV)", marked, export.download_name("comment-insights", survey_id),
+                            "comments_insights_csv")
 
 
 def comments_section() -> None:
@@ -105,11 +99,15 @@ def comments_section() -> None:
         st.warning(f"{row.team_name}: {comments.withheld_message(row.suppression_reason, min_n)}",
                    icon=":material/lock:")
 
-    shown = comments.comments(survey_id, team_filter, team_id, theme, sentiment)
+    selection = (survey_id, team_filter, team_id, theme, sentiment)
+    shown = comments.comments(*selection, limit=comments.COMMENTS_SHOWN)
     if shown.empty:
         st.info("No published comment matches this selection.", icon=":material/filter_alt_off:")
     else:
-        st.caption(f"{len(shown):,} comments")
+        total = comments.comment_count(*selection) if len(shown) == comments.COMMENTS_SHOWN else len(shown)
+        st.caption(f"{total:,} comments" if total == len(shown) else (
+            f"{total:,} comments; the first {len(shown):,} by team are listed. Narrow them with the filters above; "
+            "the CSV holds all of them."))
         st.dataframe(
             shown[["team_name", "sentiment_label", "theme", "text_masked"]],
             hide_index=True,
@@ -120,15 +118,9 @@ def comments_section() -> None:
                 "text_masked": st.column_config.TextColumn("Comment (masked)", width="large"),
             },
         )
-        st.download_button(
-            "Download comments (CSV)",
-            export.csv_on_click(shown),
-            file_name=export.download_name("comments", survey_id, team_id),
-            mime="text/csv",
-            icon=":material/download:",
-            key="comments_csv",
-            on_click="ignore",
-        )
+        every = shown if total == len(shown) else (lambda: comments.comments(*selection))  # fetched on click
+        layout.csv_download("Download comments (CSV)", every, export.download_name("comments", survey_id, team_id),
+                            "comments_csv")
 
 
 def search_section() -> None:
@@ -160,15 +152,8 @@ def search_section() -> None:
                     },
                     key="comments_search_hits",
                 )
-                st.download_button(
-                    "Download search results (CSV)",
-                    export.csv_on_click(hits),
-                    file_name=export.download_name("comments-search", survey_id),
-                    mime="text/csv",
-                    icon=":material/download:",
-                    key="comments_search_csv",
-                    on_click="ignore",
-                )
+                layout.csv_download("Download search results (CSV)", hits,
+                                    export.download_name("comments-search", survey_id), "comments_search_csv")
 
 
 if viewer.role == "viewer":

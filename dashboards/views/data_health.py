@@ -4,7 +4,7 @@ the quarantine, how fresh each Dagster asset is and the latest runs."""
 import streamlit as st
 
 from dashboards import charts, data, health, layout, session
-from dashboards.export import csv_on_click, download_name
+from dashboards.export import download_name
 
 ALL = None  # filter value meaning "no filter"
 ORG_LABEL = "Org files (teams, employees)"
@@ -21,11 +21,7 @@ def dataset_label(value: str | None) -> str:
 
 
 def download(frame, label: str, *name_parts: str) -> None:
-    st.download_button(
-        label, csv_on_click(frame), file_name=download_name("data-health", *name_parts), mime="text/csv",
-        icon=":material/download:", key=f"download_{'_'.join(name_parts)}",
-        on_click="ignore",
-    )
+    layout.csv_download(label, frame, download_name("data-health", *name_parts), f"download_{'_'.join(name_parts)}")
 
 
 DATE_FORMAT = "YYYY-MM-DD HH:mm:ss"

@@ -3,7 +3,7 @@ and a heatmap of every group this person may see across the drivers (suppressed 
 
 import streamlit as st
 
-from dashboards import charts, data, export, results, session
+from dashboards import charts, data, export, layout, results, session
 
 EMPTY_STATE = "No survey yet — run `novora generate` and `novora materialize`, or drop files into the landing zone"
 TEAM_PAGE = "views/team.py"
@@ -110,8 +110,4 @@ as_table = st.expander("Heatmap as a table", icon=":material/table:", key="overv
 if as_table.open:
     metric_columns = [c for c in table.columns if c not in ("Group", "team_id", "scope")]
     as_table.dataframe(results.as_text(table.drop(columns=["team_id", "scope"]), metric_columns), hide_index=True)
-st.download_button(
-    "Download heatmap (CSV)", export.csv_on_click(table), file_name=export.download_name("heatmap", survey_id),
-    mime="text/csv", icon=":material/download:", key="overview_download",
-    on_click="ignore",
-)
+layout.csv_download("Download heatmap (CSV)", table, export.download_name("heatmap", survey_id), "overview_download")

@@ -77,12 +77,8 @@ def driver_scores() -> None:
     shown = results.as_text(table.drop(columns=["driver_id", "suppressed"]), ["Mean (1-10)", "Change (points)"])
     st.dataframe(results.as_text(shown, ["Favorable %", "Change %"], digits=1), hide_index=True)
     charts.draw("driver_bars", results.driver_bar_frame(drivers, min_n))
-    st.download_button(
-        "Download drivers (CSV)", export.csv_on_click(table.drop(columns=["driver_id"])),
-        file_name=export.download_name("team", team_id, scope, survey_id), mime="text/csv",
-        icon=":material/download:", key="team_download",
-        on_click="ignore",
-    )
+    layout.csv_download("Download drivers (CSV)", table.drop(columns=["driver_id"]),
+                        export.download_name("team", team_id, scope, survey_id), "team_download")
 
 
 def trends() -> None:

@@ -243,6 +243,19 @@ def test_comments_page_as_admin(app_env) -> None:
     assert [e.value for e in app.error] == ["Cannot search: the search query is empty."]
 
 
+def test_a_long_list_shows_its_first_comments_and_exports_all(app_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    every = comments.comments(SURVEY, None)
+    assert comments.comment_count(SURVEY, None) == len(every) > 3
+    first = comments.comments(SURVEY, None, limit=3)
+    assert first["comment_id"].tolist() == every["comment_id"].tolist()[:3]  # the same order, cut
+    assert comments.comment_count(SURVEY, None, team_id="sad") == len(comments.comments(SURVEY, None, team_id="sad"))
+
+    monkeypatch.setattr(comments, "COMMENTS_SHOWN", 3)
+    app = page("comments.py", ADMIN_VIEWER)
+    assert len(app.dataframe[0].value) == 3
+    assert any(c.value.startswith(f"{len(every):,} comments; the first 3 by team are listed") for c in app.caption)
+
+
 def test_comments_page_as_manager(app_env) -> None:
     app = page("comments.py", manager("sad", "tiny"))
 

@@ -289,3 +289,10 @@ def test_script_figures_summarise_cold_and_warm_runs():
     assert script_figures([0.2, 0.1], [0.05]) == {"cold": {"n": 2, "p50_ms": 150.0, "p95_ms": 195.0, "max_ms": 200.0},
                                                  "warm": {"n": 1, "p50_ms": 50.0, "p95_ms": 50.0, "max_ms": 50.0}}
     assert script_figures([], []) is None
+
+
+def test_what_a_page_prints_stays_off_the_json_on_stdout(capsys):
+    with bench_app.quiet_streamlit():
+        print("Traceback (most recent call last): a page raised")
+    captured = capsys.readouterr()
+    assert captured.out == "" and "a page raised" in captured.err

@@ -77,3 +77,16 @@ def test_the_file_is_made_on_click_and_is_the_safe_csv() -> None:
     made = later()
     assert made == to_csv_bytes(frame)
     assert made.decode("utf-8-sig").splitlines()[1].startswith("\"'=HYPERLINK")
+
+
+def test_a_frame_read_on_click_is_read_only_then() -> None:
+    reads: list[int] = []
+
+    def read() -> pd.DataFrame:
+        reads.append(1)
+        return pd.DataFrame({"comment": ["@everyone", "fine"]})
+
+    later = csv_on_click(read)
+    assert reads == []  # nothing read while the page runs
+    assert later().decode("utf-8-sig").splitlines() == ["comment", "'@everyone", "fine"]
+    assert reads == [1]
