@@ -218,6 +218,45 @@ def help_texts(tmp_path_factory) -> dict[tuple[str, ...], tuple[int, str]]:
 # ------------------------------------------------------------------------------------------- services
 
 
+@cache
+def compose_spec_validator():
+    """The Compose Specification's JSON schema, as vendored by check-jsonschema (a dev dependency)."""
+    import importlib.resources
+
+    import jsonschema
+
+    schema = json.loads(importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+                        .joinpath("compose-spec.json").read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema)
+
+
+def spec_errors(document: dict) -> list[str]:
+    return sorted(f"{'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+                  for e in compose_spec_validator().iter_errors(document))
+
+
+def test_compose_file_validates_against_the_compose_specification():
+    assert spec_errors(compose()) == []
+
+
+@pytest.mark.parametrize(("path", "value", "error"), [
+    (("services", "postgres", "restart"), 7, "services.postgres.restart: 7 is not of type 'string'"),
+    (("services", "app", "depends_on", "postgres", "condition"), "service_ready",
+     "services.app.depends_on: {'postgres': {'condition': 'service_ready'}"),
+    (("services", "daemon", "helthcheck"), {"test": ["CMD", "true"]},
+     "services.daemon: Unevaluated properties are not allowed ('helthcheck' was unexpected)"),
+])
+def test_the_specification_check_catches_a_broken_file(path, value, error):
+    broken = yaml.safe_load(COMPOSE_FILE.read_text())
+    node = broken
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    assert any(e.startswith(error) for e in spec_errors(broken)), spec_errors(broken)
+
+
 def test_every_service_exists():
     assert set(services()) >= EXPECTED_SERVICES, f"missing: {sorted(EXPECTED_SERVICES - set(services()))}"
 
