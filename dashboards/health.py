@@ -9,17 +9,11 @@ daemon share). The app only reads it: it never writes ``dagster.yaml``, migrates
 Asset keys and groups come from the code location (``orchestration.definitions.build_definitions``), so an
 asset that was never materialised is listed too.
 
-Staleness: nothing in Novora runs on a clock. Raw tables load when a file lands (the landing sensor); every
-other asset is rebuilt by the landing run or the automation sensor after what it reads changed. So an asset's
-"cadence" is *its upstream*: it is stale when an asset it reads was materialised after it and the pipeline has
-had ``CATCH_UP_GRACE`` to rebuild it. Ingestion assets (event driven, nothing upstream to wait for) show their
-age only.
+Staleness and the catalog are ``orchestration.health``'s, the same rules ``novora health`` applies.
 """
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +24,24 @@ import streamlit as st
 
 from dashboards import data
 from orchestration.config import NovoraConfig
+from orchestration.health import (  # noqa: F401 - the page and its tests name these through this module
+    CATCH_UP_GRACE,
+    CATCHING_UP,
+    EVENT_DRIVEN,
+    FRESH,
+    NEVER,
+    STALE,
+    CatalogAsset,
+    DagsterUnavailable,
+    Materialisation,
+    asset_catalog,
+    first_line,
+    format_age,
+    freshness_state,
+    open_instance,
+    read_materialisations,
+    utc,
+)
 
 # ---------------------------------------------------------------- ingested counts
 
@@ -99,63 +111,6 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
-# ---------------------------------------------------------------- staleness (pure)
-
-# Groups loaded when a file lands: no upstream to wait for, no clock, so only their age is shown.
-EVENT_DRIVEN_GROUPS = ("ingestion",)
-# How long the pipeline may take to rebuild an asset after what it reads changed. A landing run takes a survey
-# to its alerts in about two minutes at benchmark scale (README, "live latency"), the automation sensor ticks
-# every 15 s and waits while a landing run is in flight, and the comments (embeddings, sentiment) follow after
-# it; 30 minutes is several times the slowest of these, so "stale" means the rebuild did not happen, not that
-# it is still on its way.
-CATCH_UP_GRACE = timedelta(minutes=30)
-
-FRESH = "fresh"
-CATCHING_UP = "catching up"
-STALE = "stale"
-NEVER = "never materialised"
-EVENT_DRIVEN = "event driven"
-
-
-def freshness_state(
-    group: str,
-    last_materialised_at: datetime | None,
-    upstream_materialised_at: datetime | None,
-    now: datetime,
-    grace: timedelta = CATCH_UP_GRACE,
-) -> str:
-    """How fresh one asset is.
-
-    ``upstream_materialised_at`` is the newest materialisation of any asset it reads (None: none read, or none
-    materialised). Stale: an upstream changed after it, more than ``grace`` ago; within ``grace`` it is catching
-    up. Ingestion assets are event driven: age only.
-    """
-    if last_materialised_at is None:
-        return NEVER
-    if group in EVENT_DRIVEN_GROUPS:
-        return EVENT_DRIVEN
-    if upstream_materialised_at is None or upstream_materialised_at <= last_materialised_at:
-        return FRESH
-    return STALE if now - upstream_materialised_at > grace else CATCHING_UP
-
-
-def format_age(age: timedelta | None) -> str:
-    """``45 s``, ``12 min``, ``3 h 05 min``, ``2 d 4 h``: how long ago, to the precision a person needs."""
-    if age is None:
-        return ""
-    seconds = max(0, math.floor(age.total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
-
-
 def format_duration(started_at: datetime | None, ended_at: datetime | None, now: datetime) -> str:
     """A run's duration; a run still going shows how long it has been running so far."""
     if started_at is None:
@@ -180,43 +135,6 @@ def asset_url(dagster_url: str, key_path: Sequence[str]) -> str:
 
 # Groups in pipeline order, for the table.
 GROUP_ORDER = ("ingestion", "access", "staging", "intermediate", "nlp", "marts", "alerts")
-
-
-@dataclass(frozen=True)
-class CatalogAsset:
-    """One materialisable asset of the code location: its key, group and the materialisable assets it reads."""
-
-    key_path: tuple[str, ...]
-    group: str
-    upstream: tuple[tuple[str, ...], ...]
-
-    @property
-    def key(self) -> str:
-        return "/".join(self.key_path)
-
-
-def asset_catalog(definitions: Any) -> tuple[CatalogAsset, ...]:
-    """Every materialisable asset of ``definitions`` (a ``dg.Definitions``); sources (app.settings) are left out."""
-    graph = definitions.resolve_asset_graph()
-    keys = set(graph.materializable_asset_keys)
-    return tuple(
-        CatalogAsset(
-            key_path=tuple(key.path),
-            group=graph.get(key).group_name or "default",
-            upstream=tuple(sorted(tuple(parent.path) for parent in graph.get(key).parent_keys if parent in keys)),
-        )
-        for key in keys
-    )
-
-
-@dataclass(frozen=True)
-class Materialisation:
-    """What Dagster's storage says about one asset: its newest materialisation and its newest run."""
-
-    materialised_at: datetime | None
-    materialised_run_id: str | None
-    last_run_id: str | None
-    last_run_status: str | None
 
 
 def _group_rank(group: str) -> int:
@@ -274,66 +192,6 @@ DAGSTER_CACHE_SECONDS = 10
 PARTITION_TAG = "dagster/partition"
 
 
-class DagsterUnavailable(RuntimeError):
-    """Dagster's instance cannot be read; the message is one line a person can act on."""
-
-
-def _utc(timestamp: float | None) -> datetime | None:
-    return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None
-
-
-def open_instance(config: NovoraConfig) -> Any:
-    """Dagster's instance under ``$NOVORA_HOME/dagster`` (written by `novora up` / `novora materialize`).
-
-    Never writes dagster.yaml or migrates: the app only reads what the pipeline recorded.
-    """
-    import dagster as dg
-
-    from orchestration.instance import storage_environment
-
-    home = config.dagster_home
-    if not (home / "dagster.yaml").exists():
-        raise DagsterUnavailable(
-            f"no Dagster instance at {home} yet (`novora up` or `novora materialize` writes it)"
-        )
-    try:
-        # an external server's dagster.yaml names its storage URL by environment variable (orchestration.instance)
-        os.environ.update(storage_environment(config))
-        return dg.DagsterInstance.from_config(str(home))
-    except Exception as exc:  # noqa: BLE001 - any failure to open becomes one line on the page
-        raise DagsterUnavailable(f"cannot open Dagster's instance at {home}: {_first_line(exc)}") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def read_materialisations(instance: Any, catalog: Sequence[CatalogAsset]) -> dict[tuple[str, ...], Materialisation]:
-    """The newest materialisation (any partition) and the newest run of every catalog asset that has either."""
-    import dagster as dg
-
-    records = instance.get_asset_records([dg.AssetKey(list(asset.key_path)) for asset in catalog])
-    entries = {tuple(record.asset_entry.asset_key.path): record.asset_entry for record in records}
-    # the newest run that planned the asset (it may have failed after the last success), else the last success's
-    last_run = {key: entry.last_planned_materialization_run_id or entry.last_run_id for key, entry in entries.items()}
-    run_ids = sorted({run_id for run_id in last_run.values() if run_id})
-    statuses = {}
-    if run_ids:
-        for record in instance.get_run_records(filters=dg.RunsFilter(run_ids=run_ids)):
-            statuses[record.dagster_run.run_id] = record.dagster_run.status.value
-    result = {}
-    for key, entry in entries.items():
-        event = entry.last_materialization
-        result[key] = Materialisation(
-            materialised_at=_utc(event.timestamp) if event else None,
-            materialised_run_id=event.run_id if event else None,
-            last_run_id=last_run[key],
-            last_run_status=statuses.get(last_run[key]) if last_run[key] else None,
-        )
-    return result
-
-
 RUN_COLUMNS = ["job", "status", "partition", "started_at", "duration", "run_id", "run_url"]
 
 
@@ -347,8 +205,8 @@ def run_records(instance: Any, dagster_url: str, limit: int = RECENT_RUNS) -> li
             "job": run.job_name,
             "status": run.status.value,
             "partition": run.tags.get(PARTITION_TAG),
-            "started_at": _utc(record.start_time),
-            "ended_at": _utc(record.end_time),
+            "started_at": utc(record.start_time),
+            "ended_at": utc(record.end_time),
             "run_id": run.run_id,
             "run_url": run_url(dagster_url, run.run_id),
         })
@@ -418,6 +276,6 @@ def pipeline(config: NovoraConfig | None = None, now: datetime | None = None) ->
     except DagsterUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - the rest of the page must still work: one line instead
-        raise DagsterUnavailable(f"cannot read Dagster's run history: {_first_line(exc)}") from exc
+        raise DagsterUnavailable(f"cannot read Dagster's run history: {first_line(exc)}") from exc
     freshness = freshness_frame(catalog, materialisations, config.dagster_url, now)
     return Pipeline(freshness=freshness, runs=runs_frame(rows, now), dagster_url=config.dagster_url)

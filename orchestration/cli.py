@@ -164,6 +164,26 @@ def docs(port: int, no_serve: bool) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (checks, reasons, every asset).")
+@click.option("--daemon-tolerance", type=click.IntRange(1, None), default=300, show_default=True,
+              help="Seconds a Dagster daemon may go without a heartbeat.")
+@click.option("--stale-after", type=click.IntRange(1, None), default=30, show_default=True,
+              help="Minutes an asset may stay behind what it reads before it counts as stale.")
+def health(as_json: bool, daemon_tolerance: int, stale_after: int) -> None:
+    """Check the database, the Dagster daemon's heartbeat, every asset's last run and freshness; exit 1 when
+    anything is unhealthy, with the reasons."""
+    from datetime import timedelta
+
+    from orchestration.health import check_health
+
+    report = check_health(load_config(), daemon_tolerance=timedelta(seconds=daemon_tolerance),
+                          grace=timedelta(minutes=stale_after))
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else "\n".join(report.lines()))
+    if not report.healthy:
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the benchmark's own database and landing zone live (default: $NOVORA_HOME/bench).")
 @click.option("--teams", type=int, default=100, show_default=True)

@@ -116,6 +116,21 @@ def is_running(config: NovoraConfig) -> bool:
     return info is not None and info.is_running()
 
 
+def running_warehouse_url(config: NovoraConfig) -> str | None:
+    """The warehouse URL without starting anything: None when the embedded server is not running (an external
+    server's URL is returned as configured, reachable or not)."""
+    if not config.embedded:
+        return config.database_url
+    if not is_running(config):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(config.pgdata)
+    return with_database(info.get_uri(), WAREHOUSE_DB) if info is not None else None
+
+
 def stop_server(config: NovoraConfig) -> bool:
     """Stop the embedded server; return False when it was not running."""
     if not config.embedded:

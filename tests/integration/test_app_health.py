@@ -8,8 +8,11 @@ sign-in. Every expected count was taken by hand from the fixture's literals (see
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 from dashboards import data, health
 from dashboards.scope import Viewer
 from orchestration import database
+from orchestration import health as oh
 from orchestration.config import load_config
 from tests.landing_fixture import write_landing
 
@@ -263,3 +267,98 @@ def test_unreadable_dagster_instance_is_one_warning(loaded, tmp_path: Path, monk
         ]
         assert not at.dataframe
         assert {m.label for m in at.metric} >= {"Teams", "Rows quarantined"}
+
+
+# ---------------------------------------------------------------- novora health (real instance, daemon, server)
+# Last in the module: a real daemon runs sensors over this home, and the server is stopped and started again.
+
+
+def novora_health(*args: str) -> subprocess.CompletedProcess:
+    """``novora health`` as an operator runs it: its own process, this module's environment."""
+    return subprocess.run([str(Path(sys.executable).parent / "novora"), "health", *args], capture_output=True,
+                          text=True, timeout=180, env=dict(os.environ))
+
+
+def checks_of(report: oh.Report) -> dict[str, tuple[str, str]]:
+    return {check.name: (check.status, check.detail) for check in report.checks}
+
+
+def test_health_without_a_daemon_is_unhealthy_and_says_why(loaded) -> None:
+    done = novora_health()
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "novora health: unhealthy (1 of 5 checks failed)"
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["OK", "database"], ["OK", "dagster"], ["FAIL", "daemon"], ["OK", "runs"], ["OK", "freshness"]]
+    assert "no heartbeat from the Dagster daemon ever" in lines[3]
+    assert "schema at version" in lines[1]
+
+    as_json = json.loads(novora_health("--json").stdout)
+    assert as_json["healthy"] is False and len(as_json["reasons"]) == 1
+    assert as_json["reasons"][0].startswith("daemon: no heartbeat from the Dagster daemon ever")
+    from orchestration.definitions import build_definitions
+
+    keys = build_definitions(load_config()).resolve_asset_graph().materializable_asset_keys
+    assert sorted(a["asset"] for a in as_json["assets"]) == sorted("/".join(key.path) for key in keys)
+    # every asset's newest run succeeded; the freshness test above recorded the teams' view without a run
+    assert {a["asset"] for a in as_json["assets"] if a["last_run_status"] != "SUCCESS"} <= {"staging/stg_raw__teams"}
+    assert all(a["last_materialised_at"] for a in as_json["assets"])
+
+
+def test_health_names_the_stale_assets_once_the_grace_is_over(loaded, instance: dg.DagsterInstance) -> None:
+    # the teams' staging view recorded as rebuilt now: the assets that read it fall behind
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["staging", "stg_raw__teams"]))
+    changed = datetime.fromtimestamp(
+        instance.get_latest_materialization_event(dg.AssetKey(["staging", "stg_raw__teams"])).timestamp, tz=UTC)
+    config = load_config()
+
+    within = checks_of(oh.check_health(config, now=changed + oh.CATCH_UP_GRACE))["freshness"]
+    assert within[0] == oh.OK and "catching up within 30 min" in within[1]
+
+    later = oh.check_health(config, now=changed + oh.CATCH_UP_GRACE + timedelta(seconds=1))
+    status, detail = checks_of(later)["freshness"]
+    stale = sorted(a.asset for a in later.assets if a.state == oh.STALE)
+    assert status == oh.FAIL
+    assert detail == f"{len(stale)} assets behind what they read for more than 30 min: {oh.named(stale)}"
+    assert {"intermediate/int_team_hierarchy", "marts/teams", "marts/participation"} <= set(stale)
+    assert "marts/engagement" not in stale and "staging/stg_raw__teams" not in stale
+    assert not later.healthy
+
+
+def test_health_with_a_real_daemon_then_without(loaded) -> None:
+    from orchestration.live import running_daemon, wait_until_sensors_ticked
+
+    config = load_config()
+    with running_daemon(config):
+        wait_until_sensors_ticked(config, ("landing_sensor",), timeout=240)
+        status, detail = checks_of(oh.check_health(config))["daemon"]
+        with dg.DagsterInstance.from_config(str(config.dagster_home)) as instance:
+            required = instance.get_required_daemon_types()
+        assert (status, detail.split(",")[0]) == (oh.OK, f"{len(required)} daemons beat"), detail
+    # stopped: its last heartbeat ages past the tolerance (exactly at it, the daemon still counts as alive)
+    with dg.DagsterInstance.from_config(str(config.dagster_home)) as instance:
+        last = min(beat.at for kind, beat in oh.read_heartbeats(instance)[0].items() if kind in required)
+    at_tolerance = checks_of(oh.check_health(config, now=last + oh.DAEMON_TOLERANCE))["daemon"]
+    assert at_tolerance[0] == oh.OK, at_tolerance
+    status, detail = checks_of(oh.check_health(config, now=last + oh.DAEMON_TOLERANCE + timedelta(seconds=1)))[
+        "daemon"]
+    assert status == oh.FAIL and detail.endswith("(more than 5 min): the Dagster daemon is down or stuck"), detail
+
+
+def test_health_with_the_database_stopped(loaded) -> None:
+    config = load_config()
+    assert database.stop_server(config)
+    try:
+        done = novora_health()
+        assert done.returncode == 1
+        assert done.stdout.splitlines() == [
+            "novora health: unhealthy (1 of 5 checks failed)",
+            f"FAIL    database   the embedded PostgreSQL in {config.pgdata} is not running (`novora db start`)",
+            *(f"SKIPPED {name:<9}  not checked: the database does not answer"
+              for name in ("dagster", "daemon", "runs", "freshness")),
+        ]
+        assert not database.is_running(config)  # asking did not start it
+    finally:  # as an operator would (pgserver keeps a handle of the stopped server in this process)
+        subprocess.run([str(Path(sys.executable).parent / "novora"), "db", "start"], check=True, timeout=120,
+                       capture_output=True, env=dict(os.environ))
+    assert novora_health().stdout.splitlines()[1].startswith("OK      database")
