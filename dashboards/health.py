@@ -32,13 +32,17 @@ from orchestration.health import (  # noqa: F401 - the page and its tests name t
     NEVER,
     STALE,
     CatalogAsset,
+    Check,
     DagsterUnavailable,
+    Heartbeat,
     Materialisation,
     asset_catalog,
+    daemon_check,
     first_line,
     format_age,
     freshness_state,
     open_instance,
+    read_heartbeats,
     read_materialisations,
     utc,
 )
@@ -242,12 +246,14 @@ def _instance_for(config: NovoraConfig) -> Any:
 
 
 @st.cache_data(ttl=DAGSTER_CACHE_SECONDS, show_spinner=False, hash_funcs={NovoraConfig: hash})
-def _dagster_records(config: NovoraConfig) -> tuple[dict[tuple[str, ...], Materialisation], list[dict[str, Any]]]:
+def _dagster_records(config: NovoraConfig) -> tuple[dict[tuple[str, ...], Materialisation], list[dict[str, Any]],
+                                                    dict[str, Heartbeat], list[str]]:
     # Dagster's event log is read at most once per DAGSTER_CACHE_SECONDS (and again after "Refresh data"):
     # reading it takes longer than every warehouse query of the page together
     catalog = _catalog_for(config)
     instance = _instance_for(config)
-    return read_materialisations(instance, catalog), run_records(instance, config.dagster_url)
+    return (read_materialisations(instance, catalog), run_records(instance, config.dagster_url),
+            *read_heartbeats(instance))
 
 
 data.on_refresh(_dagster_records.clear)
@@ -255,11 +261,13 @@ data.on_refresh(_dagster_records.clear)
 
 @dataclass(frozen=True)
 class Pipeline:
-    """What the Data health page shows of Dagster: per-asset freshness and the newest runs."""
+    """What the Data health page shows of Dagster: per-asset freshness, the newest runs and the daemon's health
+    (``novora health``'s daemon check)."""
 
     freshness: pd.DataFrame
     runs: pd.DataFrame
     dagster_url: str
+    daemon: Check
 
 
 def pipeline(config: NovoraConfig | None = None, now: datetime | None = None) -> Pipeline:
@@ -272,10 +280,11 @@ def pipeline(config: NovoraConfig | None = None, now: datetime | None = None) ->
     now = now or datetime.now(UTC)
     try:
         catalog = _catalog_for(config)
-        materialisations, rows = _dagster_records(config)
+        materialisations, rows, heartbeats, required = _dagster_records(config)
     except DagsterUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - the rest of the page must still work: one line instead
         raise DagsterUnavailable(f"cannot read Dagster's run history: {first_line(exc)}") from exc
     freshness = freshness_frame(catalog, materialisations, config.dagster_url, now)
-    return Pipeline(freshness=freshness, runs=runs_frame(rows, now), dagster_url=config.dagster_url)
+    return Pipeline(freshness=freshness, runs=runs_frame(rows, now), dagster_url=config.dagster_url,
+                    daemon=daemon_check(heartbeats, required, now))

@@ -259,6 +259,11 @@ def pipeline_section(draw) -> None:
     except health.DagsterUnavailable as exc:
         st.warning(f"Asset freshness and runs are not available: {exc}", icon=":material/cloud_off:")
     else:
+        if pipeline.daemon.ok:
+            st.caption(f"Dagster daemon (sensors, automation, run queue): {pipeline.daemon.detail}.")
+        else:
+            st.error(f"**Dagster daemon:** {pipeline.daemon.detail}\n\nNothing lands or rebuilds until it runs "
+                     "again (`novora health` checks the same).", icon=":material/heart_broken:")
         draw(pipeline)
 
 

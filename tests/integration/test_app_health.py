@@ -51,6 +51,8 @@ ANSWERS, ANSWERS_REJECTED = 11, 13
 RESPONDENTS = 3  # r1, r2, r3
 QUARANTINED = TEAMS_REJECTED + EMPLOYEES_REJECTED + 1 + INVITATIONS_REJECTED + ANSWERS_REJECTED  # 21
 FILES_WITH_REJECTIONS = 5  # teams, employees, survey.json, invitations, responses
+NO_DAEMON = ("**Dagster daemon:** no heartbeat from the Dagster daemon ever: is `dagster-daemon run` up (`novora demo` "
+             "starts it)?\n\nNothing lands or rebuilds until it runs again (`novora health` checks the same).")
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +187,7 @@ def test_asset_freshness_from_the_real_materialisation(loaded, instance: dg.Dags
     at = run_page(ADMIN, "Asset freshness")
     freshness = frame_with(at, "last_materialised_at")
     assert not [w.value for w in at.warning]  # nothing stale, the instance was read
+    assert [e.value for e in at.error] == [NO_DAEMON]  # materialised in process: no daemon ever ran here
 
     # every asset of the code location, materialised by the one pass, none behind what it reads
     from orchestration.definitions import build_definitions
@@ -335,6 +338,11 @@ def test_health_with_a_real_daemon_then_without(loaded) -> None:
         with dg.DagsterInstance.from_config(str(config.dagster_home)) as instance:
             required = instance.get_required_daemon_types()
         assert (status, detail.split(",")[0]) == (oh.OK, f"{len(required)} daemons beat"), detail
+        data.refresh()
+        at = run_page(ADMIN, "Latest runs")
+        assert not at.error
+        assert any(c.value.startswith(f"Dagster daemon (sensors, automation, run queue): {len(required)} daemons "
+                                      "beat, the latest ") for c in at.caption)
     # stopped: its last heartbeat ages past the tolerance (exactly at it, the daemon still counts as alive)
     with dg.DagsterInstance.from_config(str(config.dagster_home)) as instance:
         last = min(beat.at for kind, beat in oh.read_heartbeats(instance)[0].items() if kind in required)
