@@ -247,6 +247,13 @@ def bench(home: Path | None, teams: int, employees_per_team: int, surveys: int, 
 # ---------------------------------------------------------------- users
 
 
+def _cli_actor() -> str:
+    """Who ran a command, as audit entries record it."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 def _warehouse_conn():
     """A connection to the migrated warehouse (starting the embedded server if needed)."""
     import psycopg
@@ -286,8 +293,6 @@ def users_list() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def users_set_password(email: str, password_stdin: bool) -> None:
     """Set the password of the dashboard account with EMAIL (its open sessions end)."""
-    import getpass
-
     from assets.access.auth import AuthError, set_password
 
     if password_stdin:
@@ -296,10 +301,68 @@ def users_set_password(email: str, password_stdin: bool) -> None:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     with _warehouse_conn() as conn:
         try:
-            set_password(conn, email, password, actor=f"cli:{getpass.getuser()}")
+            set_password(conn, email, password, actor=_cli_actor())
         except AuthError as exc:
             raise UserError(str(exc)) from exc
     click.echo(f"password set for {email.strip()}")
+
+
+# ---------------------------------------------------------------- privacy
+
+
+@cli.group()
+def privacy() -> None:
+    """Privacy requests about one person: export what Novora holds about them, or erase their identity."""
+
+
+@privacy.command("export")
+@click.option("--employee", "employee_id", required=True, help="The person's employee id on the roster.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
+              help="Write the JSON document to this file (default: standard output).")
+def privacy_export(employee_id: str, output: Path | None) -> None:
+    """Everything Novora holds about EMPLOYEE, as JSON, per table (never survey answers: they are anonymous)."""
+    from assets.access.privacy import PrivacyError, collect_export, record_export
+
+    with _warehouse_conn() as conn:
+        try:
+            document = collect_export(conn, employee_id)
+        except PrivacyError as exc:
+            raise UserError(str(exc)) from exc
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UserError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        record_export(conn, document, actor=_cli_actor())
+    if output is not None:
+        click.echo(f"exported {sum(document['row_counts'].values())} rows about {document['employee_id']} "
+                   f"to {output}")
+
+
+@privacy.command("delete")
+@click.option("--employee", "employee_id", required=True, help="The person's employee id on the roster.")
+@click.option("--yes", is_flag=True, help="Erase. Without it, only show what would change (and exit 1).")
+def privacy_delete(employee_id: str, yes: bool) -> None:
+    """Erase EMPLOYEE's identity everywhere (a pseudonym replaces it; every aggregate stays the same)."""
+    from assets.access.privacy import PrivacyError, erase_person
+
+    with _warehouse_conn() as conn:
+        try:
+            erasure = erase_person(conn, employee_id, actor=_cli_actor(), dry_run=not yes)
+        except PrivacyError as exc:
+            raise UserError(str(exc)) from exc
+    if erasure.already_erased:
+        click.echo(f"employee {employee_id.strip()} was already erased (now {erasure.pseudonym}); nothing to do")
+        return
+    for table, count in sorted(erasure.changed_rows.items()):
+        click.echo(f"{table}\t{count}")
+    if not yes:
+        raise UserError(f"dry run: {erasure.total} rows would change and nothing was changed; "
+                        "run again with --yes to erase")
+    click.echo(f"erased {employee_id.strip()}: {erasure.total} rows changed; the person is now {erasure.pseudonym}")
 
 
 # ---------------------------------------------------------------- entry point

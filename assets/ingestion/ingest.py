@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 
+from assets.access.privacy import erase_delivered, load_ledger
 from assets.ingestion import contracts as c
 from assets.ingestion.files import LINE, CsvFile, UnreadableFile, read_csv, sha256_bytes
 from assets.ingestion.load import (
@@ -187,6 +188,9 @@ def ingest_org(conn: psycopg.Connection, landing: Path) -> tuple[LoadReport, Loa
         employees = read_csv(employees_path, c.EMPLOYEES_COLUMNS) if employees_path.exists() else None
     except UnreadableFile as exc:
         employee_error = str(exc)
+    # People erased by a privacy request come back pseudonymised, as the erasure left them.
+    ledger = load_ledger(conn)
+    teams, employees = erase_delivered(teams, ledger), erase_delivered(employees, ledger)
 
     # Reference ids: from the file when it is readable, else from what is loaded.
     team_ids = (list(teams.frame["team_id"].str.strip()) if teams is not None
@@ -452,6 +456,7 @@ def ingest_invitations(conn: psycopg.Connection, landing: Path, survey_id: str) 
         csv_file = read_csv(path, c.INVITATIONS_COLUMNS)
     except UnreadableFile as exc:
         return _file_rejected(conn, "invitations", survey_id, path, str(exc), started)
+    csv_file = erase_delivered(csv_file, load_ledger(conn))  # erased people stay pseudonymised
     fp = fingerprint(csv_file.sha256, id_set_hash(team_ids), id_set_hash(employee_ids))
     if current_fingerprint(conn, "invitations", survey_id) == fp:
         return _unchanged(conn, "invitations", survey_id, path, csv_file.rows_delivered, started)
