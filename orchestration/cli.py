@@ -365,6 +365,87 @@ def privacy_delete(employee_id: str, yes: bool) -> None:
     click.echo(f"erased {employee_id.strip()}: {erasure.total} rows changed; the person is now {erasure.pseudonym}")
 
 
+# ---------------------------------------------------------------- retention
+
+
+@cli.group()
+def retention() -> None:
+    """Archive old surveys' raw rows and landing files to Parquet under $NOVORA_HOME/archive (marts stay)."""
+
+
+@retention.command("archive")
+@click.option("--older-than", "months", type=int, default=None,
+              help="Archive surveys closed more than this many months ago (default: setting retention.raw_months).")
+@click.option("--survey", "survey_ids", multiple=True,
+              help="Only this survey (repeatable); archived whatever its age unless --older-than is given too.")
+@click.option("--dry-run", is_flag=True, help="List what would be archived; change nothing.")
+def retention_archive(months: int | None, survey_ids: tuple[str, ...], dry_run: bool) -> None:
+    """Archive surveys: their raw rows (kept: the survey's title, dates and questions) and landing files."""
+    from assets.ingestion import retention as r
+
+    config = load_config()
+    try:
+        months = None if months is None else r.retention_months(months, "--older-than")
+    except r.RetentionError as exc:
+        raise UserError(str(exc)) from exc
+    with _warehouse_conn() as conn:
+        try:
+            for survey_id in sorted(r.archived_among(conn, survey_ids)):
+                click.echo(f"survey {survey_id} is archived already: nothing to do")
+            due = r.plan_archive(conn, months=months, survey_ids=survey_ids)
+            if not due:
+                click.echo("no survey to archive")
+                return
+            for survey_id in due:
+                if dry_run:
+                    click.echo(f"would archive survey {survey_id}")
+                    continue
+                result = r.archive_survey(conn, survey_id, archive_root=config.archive, landing=config.landing,
+                                          actor=_cli_actor())
+                rows = ", ".join(f"{name} {n:,}" for name, n in result.row_counts.items())
+                click.echo(f"archived survey {survey_id} to {result.path} ({rows}; "
+                           f"{result.landing_files} landing files)")
+                for warning in result.warnings:
+                    click.echo(f"novora: warning: {warning}", err=True)
+        except r.RetentionError as exc:
+            raise UserError(str(exc)) from exc
+
+
+@retention.command("restore")
+@click.option("--survey", "survey_id", required=True, help="The archived survey to put back.")
+def retention_restore(survey_id: str) -> None:
+    """Put an archived survey's raw rows and landing files back (then backfill it in Dagster, or run
+    `novora materialize`)."""
+    from assets.ingestion import retention as r
+
+    config = load_config()
+    with _warehouse_conn() as conn:
+        try:
+            result = r.restore_survey(conn, survey_id, archive_root=config.archive, landing=config.landing,
+                                      actor=_cli_actor())
+        except r.RetentionError as exc:
+            raise UserError(str(exc)) from exc
+    rows = ", ".join(f"{name} {n:,}" for name, n in result.row_counts.items())
+    click.echo(f"restored survey {survey_id} from {result.path} ({rows}; {result.landing_files} landing files)")
+    for warning in result.warnings:
+        click.echo(f"novora: warning: {warning}", err=True)
+
+
+@retention.command("list")
+def retention_list() -> None:
+    """Every archived survey: when, by whom, where, and how many rows."""
+    from assets.ingestion import retention as r
+
+    with _warehouse_conn() as conn:
+        rows = r.list_archived(conn)
+    if not rows:
+        click.echo("no archived surveys")
+        return
+    for survey_id, archived_at, archived_by, path, counts in rows:
+        click.echo(f"{survey_id}\t{archived_at:%Y-%m-%d %H:%M}\t{archived_by}\t{path}\t"
+                   f"{counts.get('raw.responses', 0):,} answers")
+
+
 # ---------------------------------------------------------------- entry point
 
 

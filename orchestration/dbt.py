@@ -24,6 +24,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from assets.ingestion.contracts import SURVEY_ID_RULE, is_survey_id
+from assets.ingestion.retention import archived_among
 from orchestration import automation
 from orchestration.config import DBT_PROJECT_DIR
 from orchestration.partitions import survey_partitions
@@ -169,7 +170,16 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
     def dbt_survey_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         """A survey's staging views and incremental models: rebuilds exactly the surveys of the run."""
         warehouse.export_for_dbt()
-        survey_vars = survey_scope_vars(list(context.partition_keys))
+        surveys = list(context.partition_keys)
+        with warehouse.connect() as conn:
+            archived = archived_among(conn, surveys)
+        if archived:
+            # Their raw rows are in the archive: rebuilding would empty their per-survey tables (the marts stay).
+            context.log.info(f"archived, left as built: {', '.join(sorted(archived))}")
+            surveys = [s for s in surveys if s not in archived]
+            if not surveys:
+                return
+        survey_vars = survey_scope_vars(surveys)
         yield from dbt.cli([*DBT_BUILD_ARGS, "--vars", survey_vars], context=context).stream()
         prune_run_targets(target_dir)
 

@@ -23,6 +23,7 @@ from assets.ingestion.ingest import (
     ingest_responses,
     ingest_survey_definition,
 )
+from assets.ingestion.retention import archived_redelivery
 from orchestration.partitions import survey_partitions
 from orchestration.resources import LandingZone, WarehouseResource
 
@@ -102,6 +103,13 @@ def materialize_result(key: dg.AssetKey, report: LoadReport, log: dg.DagsterLogM
                                 check_results=check_results(key, report))
 
 
+def _refuse_archived(conn: psycopg.Connection, landing: LandingZone, survey_id: str) -> None:
+    """Files delivered again for an archived survey fail the step with what to do (restore it first)."""
+    reason = archived_redelivery(conn, landing.root, survey_id)
+    if reason:
+        raise dg.Failure(description=reason, allow_retries=False)
+
+
 def _ingest_survey_file(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -112,6 +120,7 @@ def _ingest_survey_file(
     """Run one survey file's ingestion for the run's partition; missing reference data fails the step clearly."""
     try:
         with warehouse.connect() as conn:
+            _refuse_archived(conn, landing, context.partition_key)
             report = ingest(conn, landing.root, context.partition_key)
     except MissingReferenceData as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
@@ -144,6 +153,7 @@ def org(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing
 def survey_definition(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
     """survey.json of one survey: its title, dates and questions."""
     with warehouse.connect() as conn:
+        _refuse_archived(conn, landing, context.partition_key)
         report = ingest_survey_definition(conn, landing.root, context.partition_key)
     yield dg.MaterializeResult(asset_key=SURVEYS, metadata={"status": dg.MetadataValue.text(report.status)})
     yield materialize_result(QUESTIONS, report, context.log)

@@ -11,6 +11,7 @@ from collections import Counter
 import dagster as dg
 
 from assets.ingestion.assets import EMPLOYEES, RESPONSES
+from assets.ingestion.retention import archived_among
 from assets.nlp import checks, pipeline
 from orchestration import automation
 from orchestration.partitions import survey_partitions
@@ -37,6 +38,15 @@ _PARTITIONED = {
 def _counter_md(title: str, counts: Counter) -> dg.MetadataValue:
     rows = "\n".join(f"| {key} | {n} |" for key, n in counts.most_common())
     return dg.MetadataValue.md(f"| {title} | comments |\n| --- | --- |\n{rows}")
+
+
+def surveys_in_warehouse(context: dg.AssetExecutionContext, conn) -> list[str]:
+    """The run's surveys whose raw rows are in the warehouse: an archived survey's comments stay as they are
+    (masking it again from its empty raw would delete them)."""
+    archived = archived_among(conn, context.partition_keys)
+    if archived:
+        context.log.info(f"archived, left as they are: {', '.join(sorted(archived))}")
+    return [s for s in context.partition_keys if s not in archived]
 
 
 def _check(key: dg.AssetKey, name: str, failures: dict[str, str], description: str) -> dg.AssetCheckResult:
@@ -70,7 +80,7 @@ def comments(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     unmatched, leftovers = {}, {}
     with warehouse.connect() as conn:
         roster, roster_ngrams = pipeline.load_roster(conn), checks.roster_ngrams(conn)
-        for survey_id in context.partition_keys:
+        for survey_id in surveys_in_warehouse(context, conn):
             report = pipeline.mask_survey(conn, survey_id, roster)
             context.log.info(f"survey {survey_id}: {report.n_comments} comments, {report.n_with_pii} with personal "
                              f"data masked, {report.n_flagged} flagged ({report.seconds:.1f} s)")
@@ -124,7 +134,7 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     encoder = embedder.encoder()
     with warehouse.connect() as conn:
         chosen = pipeline.classifier(conn, encoder, embedder.model_name)
-        for survey_id in context.partition_keys:
+        for survey_id in surveys_in_warehouse(context, conn):
             report = pipeline.embed_survey(conn, survey_id, encoder, chosen.views, chosen.adapter)
             context.log.info(f"survey {survey_id}: {report.n_distinct} distinct texts, {report.n_cached} cached, "
                              f"{report.n_embedded} embedded ({report.n_base_encoded} by the model, "
@@ -169,7 +179,7 @@ def comment_enrichment(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     with warehouse.connect() as conn:
         chosen = pipeline.classifier(conn, encoder, embedder.model_name)
         catalogue = pipeline.theme_centroids(conn, encoder.sentence, embedder.model_name)
-        for survey_id in context.partition_keys:
+        for survey_id in surveys_in_warehouse(context, conn):
             report = pipeline.enrich_survey(conn, survey_id, encoder, embedder.model_name, chosen, catalogue)
             sentiments.update(report.sentiment_counts)
             themes_seen.update(report.theme_counts)
