@@ -16,9 +16,13 @@ ENV PYTHONUNBUFFERED=1 \
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
 # The project's dependencies, read from pyproject.toml, in their own layer (a code change does not reinstall them).
+# NOVORA_EXTRAS adds optional groups: `--build-arg NOVORA_EXTRAS=k8s` for Kubernetes (dagster-k8s).
+ARG NOVORA_EXTRAS=""
 WORKDIR /opt/novora
 COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python -c "import os, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+extras = [e for e in os.environ.get('NOVORA_EXTRAS', '').split(',') if e]; \
+print('\n'.join(p['dependencies'] + [d for e in extras for d in p['optional-dependencies'][e]]))" \
         > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt

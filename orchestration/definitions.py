@@ -1,5 +1,7 @@
 """The Novora code location: every domain's definitions merged. Nothing else lives here."""
 
+import os
+
 import dagster as dg
 
 from assets.access.assets import access_assets
@@ -10,6 +12,7 @@ from orchestration.config import load_config
 from orchestration.dbt import build_dbt_assets
 from orchestration.jobs import jobs
 from orchestration.resources import resources_for
+from orchestration.scaling import executor_from_env
 from orchestration.sensors import (
     alert_notifications_sensor,
     alert_settings_sensor,
@@ -27,6 +30,7 @@ def build_definitions(config=None) -> dg.Definitions:
         sensors=[landing_sensor, warehouse_automation_sensor, alert_notifications_sensor, alert_settings_sensor,
                  run_failure_notifications],
         resources=resources_for(config),
+        executor=executor_from_env(os.environ),  # NOVORA_EXECUTOR (orchestration/scaling.py)
     )
 
 

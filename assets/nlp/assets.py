@@ -5,6 +5,7 @@ nlp/comments + nlp/review_queue (mask and flag) -> nlp/embeddings (cached) -> nl
 counts and timings only, never a comment, masked or not: Dagster's event log lives outside ``raw``.
 """
 
+import os
 import warnings
 from collections import Counter
 
@@ -16,6 +17,7 @@ from assets.nlp import checks, pipeline
 from orchestration import automation
 from orchestration.partitions import survey_partitions
 from orchestration.resources import EmbeddingModel, WarehouseResource
+from orchestration.scaling import embedding_step_tags
 
 GROUP = "nlp"
 
@@ -125,6 +127,7 @@ def comments(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     automation_condition=automation.survey_models(),
     check_specs=[dg.AssetCheckSpec("every_text_embedded", asset=EMBEDDINGS, blocking=True,
                                    description="every masked comment text has every view of the model")],
+    op_tags=embedding_step_tags(os.environ),  # GPU nodes on Kubernetes when NOVORA_EMBEDDING_DEVICE=cuda
     **_PARTITIONED,
 )
 def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbeddingModel):
@@ -168,6 +171,7 @@ def embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     automation_condition=automation.survey_models(),
     check_specs=[dg.AssetCheckSpec("every_comment_classified", asset=ENRICHMENT, blocking=True,
                                    description="every masked comment has a sentiment and a theme")],
+    op_tags=embedding_step_tags(os.environ),
     **_PARTITIONED,
 )
 def comment_enrichment(context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbeddingModel):

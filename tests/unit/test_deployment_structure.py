@@ -40,6 +40,9 @@ APP_PASSWORD_EXPR = "${NOVORA_APP_DB_PASSWORD:-novora-app}"
 OPTIONAL_ENV = {
     "NOVORA_DEBUG": "shows tracebacks; off in production",
     "NOVORA_EMBEDDING_MODEL_PATH": "empty means the embedding model packaged in the image",
+    "NOVORA_EXECUTOR": "empty means Dagster's default executor; deploy/kubernetes sets k8s",
+    "NOVORA_MAX_CONCURRENT_STEPS": "empty means as many steps at once as the run worker has cores",
+    "NOVORA_EMBEDDING_GPUS": "only read when NOVORA_EMBEDDING_DEVICE is cuda (Kubernetes)",
 }
 
 
