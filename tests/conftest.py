@@ -19,6 +19,17 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
 
+@pytest.fixture(autouse=True)
+def no_leftover_dagster_state_storage():
+    """Each test starts and ends without a "current" Dagster state storage. ``with DagsterInstance`` sets one in a
+    context variable that its exit does not always clear; a later test building Definitions would then reach the
+    disposed instance through it ("Attempted to resolve undefined DagsterInstance weakref")."""
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
+
+
 @pytest.fixture(scope="session")
 def pg_home() -> Path:
     """NOVORA_HOME of the test session's embedded server (stopped and removed at the end).

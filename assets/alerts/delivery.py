@@ -113,12 +113,14 @@ def usable_channels(settings: notify.NotifySettings, transports: Transports) -> 
     return used, [c for c in settings.channels if c not in transports.configured]
 
 
-def _admins(conn: psycopg.Connection) -> list[str]:
+def admin_recipients(conn: psycopg.Connection) -> list[str]:
+    """Employee ids of the active admins (notifications about runs and stale data go to them)."""
     return [r[0] for r in conn.execute("select employee_id from raw.employees where dashboard_role = 'admin' "
                                        "and is_active order by employee_id")]
 
 
-def _insert(conn, subject_column: str, subject_id, planned: notify.Planned, due: datetime) -> int:
+def insert_notification(conn, subject_column: str, subject_id, planned: notify.Planned, due: datetime) -> int:
+    """One planned notification, at most once per subject, channel and recipient (the unique index decides)."""
     cursor = conn.execute(
         f"insert into alerts.notifications ({subject_column}, channel, recipient, is_digest, subject, body, "  # noqa: S608
         "next_attempt_at) values (%s, %s, %s, %s, %s, %s, %s) on conflict do nothing",
@@ -141,14 +143,14 @@ def plan_alert_notifications(conn: psycopg.Connection, settings: notify.NotifySe
         return 0
     already = set(conn.execute("select alert_id, channel, recipient from alerts.notifications "
                                "where alert_id is not null").fetchall())
-    admins = _admins(conn)
+    admins = admin_recipients(conn)
     digest_at = notify.next_digest(now, settings.digest_hour_utc)
     inserted = 0
     with conn.transaction():
         for row in alerts:
             alert = notify.AlertNotice(**row)
             for planned in notify.plan_alert(alert, admins, channels, settings, already):
-                inserted += _insert(conn, "alert_id", alert.alert_id, planned,
+                inserted += insert_notification(conn, "alert_id", alert.alert_id, planned,
                                     digest_at if planned.is_digest else now)
     return inserted
 
@@ -157,10 +159,10 @@ def plan_run_failure(conn: psycopg.Connection, run_id: str, job_name: str, error
                      dagster_url: str, now: datetime) -> int:
     """Rows telling the admins (and the webhook) that a run failed; once per run, channel and recipient."""
     subject, body = notify.render_run_failure(job_name, run_id, error, dagster_url)
-    pairs = ([("email", a) for a in _admins(conn)] if "email" in channels else [])
+    pairs = ([("email", a) for a in admin_recipients(conn)] if "email" in channels else [])
     pairs += [(notify.WEBHOOK, notify.WEBHOOK)] if notify.WEBHOOK in channels else []
     with conn.transaction():
-        return sum(_insert(conn, "run_id", run_id, notify.Planned(c, r, False, subject, body), now)
+        return sum(insert_notification(conn, "run_id", run_id, notify.Planned(c, r, False, subject, body), now)
                    for c, r in pairs)
 
 
