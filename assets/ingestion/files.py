@@ -44,6 +44,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    """The file's sha256, read in 1 MiB blocks (a survey's responses.csv runs to hundreds of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def decode_utf8(data: bytes, path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")

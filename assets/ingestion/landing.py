@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assets.ingestion.files import sha256_file
+
 ORG_FILES = ("teams.csv", "employees.csv")
 SURVEY_FILES = ("survey.json", "invitations.csv", "responses.csv")
 
@@ -50,14 +52,6 @@ class Plan:
     unsettled: list[str] = field(default_factory=list)  # files still being written
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def stamp(path: Path, known: dict[str, list], now: float, settle_seconds: float) -> Stamp | None:
     """The file's stamp, reusing the known hash when size and mtime are unchanged; None while it settles."""
     try:
@@ -69,7 +63,7 @@ def stamp(path: Path, known: dict[str, list], now: float, settle_seconds: float)
     previous = known.get(str(path))
     if previous and previous[0] == info.st_size and previous[1] == info.st_mtime_ns:
         return Stamp(info.st_size, info.st_mtime_ns, previous[2])
-    return Stamp(info.st_size, info.st_mtime_ns, _sha256(path))
+    return Stamp(info.st_size, info.st_mtime_ns, sha256_file(path))
 
 
 def signature(stamps: dict[str, Stamp]) -> str:

@@ -23,7 +23,6 @@ warehouse and the files are as they were.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import json
 import os
 import shutil
@@ -40,6 +39,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 
 from assets.access.privacy import erase_restored
+from assets.ingestion.files import sha256_file
 from assets.ingestion.load import lock_slice, partition_name
 
 MANIFEST = "manifest.json"
@@ -130,14 +130,6 @@ def due_for_archive(surveys: Iterable[SurveyAge], cutoff: datetime | None,
 
 
 # ---------------------------------------------------------------- files and the manifest (pure)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 _ARROW_TYPES = {

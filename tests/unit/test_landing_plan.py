@@ -94,10 +94,10 @@ def test_a_folder_without_survey_json_is_not_a_survey(tmp_path):
 
 
 def test_files_already_in_the_warehouse_are_remembered_not_run_again(tmp_path):
-    from assets.ingestion.landing import _sha256
+    from assets.ingestion.files import sha256_file
 
     landing = write_landing(tmp_path)
-    loaded = {str(p): _sha256(p) for p in landing.rglob("*.*")}
+    loaded = {str(p): sha256_file(p) for p in landing.rglob("*.*")}
     decision, state = plan(landing, WatchState(), {"2026-01"}, False, now=LATER, loaded=loaded)
     assert decision.run_org is None and decision.run_surveys == {} and decision.deferred == []
     # a later change is still noticed, and a new org version still re-runs the survey after the org run
@@ -110,10 +110,10 @@ def test_files_already_in_the_warehouse_are_remembered_not_run_again(tmp_path):
 
 
 def test_a_survey_loaded_with_other_content_is_run(tmp_path):
-    from assets.ingestion.landing import _sha256
+    from assets.ingestion.files import sha256_file
 
     landing = write_landing(tmp_path)
-    loaded = {str(p): _sha256(p) for p in landing.rglob("*.*")}
+    loaded = {str(p): sha256_file(p) for p in landing.rglob("*.*")}
     loaded[str(landing / "surveys" / "2026-01" / "responses.csv")] = "an older delivery"
     decision, _ = plan(landing, WatchState(), {"2026-01"}, False, now=LATER, loaded=loaded)
     assert decision.run_org is None and list(decision.run_surveys) == ["2026-01"]
