@@ -8,11 +8,15 @@ from pathlib import Path
 from assets.ingestion.landing import WatchState, plan
 from tests.landing_fixture import write_landing
 
-LATER = time.time() + 3600  # "now" well after every file settled
+
+def later() -> float:
+    """"Now" an hour after this moment: well after every file the test wrote has settled (taken when called, not
+    when the module is collected: a full suite reaches these tests more than an hour after collecting them)."""
+    return time.time() + 3600
 
 
-def tick(landing: Path, state: WatchState, known=(), org_active=False, now=LATER):
-    decision, new_state = plan(landing, state, set(known), org_active, now=now)
+def tick(landing: Path, state: WatchState, known=(), org_active=False, now=None):
+    decision, new_state = plan(landing, state, set(known), org_active, now=later() if now is None else now)
     # the state must survive the sensor's JSON cursor
     return decision, WatchState.from_json(json.loads(json.dumps(new_state.to_json())))
 
@@ -98,14 +102,14 @@ def test_files_already_in_the_warehouse_are_remembered_not_run_again(tmp_path):
 
     landing = write_landing(tmp_path)
     loaded = {str(p): sha256_file(p) for p in landing.rglob("*.*")}
-    decision, state = plan(landing, WatchState(), {"2026-01"}, False, now=LATER, loaded=loaded)
+    decision, state = plan(landing, WatchState(), {"2026-01"}, False, now=later(), loaded=loaded)
     assert decision.run_org is None and decision.run_surveys == {} and decision.deferred == []
     # a later change is still noticed, and a new org version still re-runs the survey after the org run
     with (landing / "org" / "teams.csv").open("a") as handle:
         handle.write("qa,Quality,eng,E004\n")
-    decision, state = plan(landing, state, {"2026-01"}, False, now=LATER, loaded=loaded)
+    decision, state = plan(landing, state, {"2026-01"}, False, now=later(), loaded=loaded)
     assert decision.run_org and decision.deferred == ["2026-01"]
-    decision, state = plan(landing, state, {"2026-01"}, False, now=LATER, loaded=loaded)
+    decision, state = plan(landing, state, {"2026-01"}, False, now=later(), loaded=loaded)
     assert list(decision.run_surveys) == ["2026-01"]
 
 
@@ -115,5 +119,5 @@ def test_a_survey_loaded_with_other_content_is_run(tmp_path):
     landing = write_landing(tmp_path)
     loaded = {str(p): sha256_file(p) for p in landing.rglob("*.*")}
     loaded[str(landing / "surveys" / "2026-01" / "responses.csv")] = "an older delivery"
-    decision, _ = plan(landing, WatchState(), {"2026-01"}, False, now=LATER, loaded=loaded)
+    decision, _ = plan(landing, WatchState(), {"2026-01"}, False, now=later(), loaded=loaded)
     assert decision.run_org is None and list(decision.run_surveys) == ["2026-01"]
