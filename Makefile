@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test test-fast lint bench docs browser clean nlp-model
+.PHONY: install demo test test-all test-fast lint bench docs browser clean nlp-model
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
@@ -34,6 +34,10 @@ browser:
 
 ## the whole suite: unit, integration (embedded PostgreSQL, dbt, Dagster) and browser tests
 test: install browser
+	$(BIN)/python -m pytest -m "not slow"
+
+## everything, with the slow end-to-end runs too (the whole demo, the live daemon path, the backfill UI, training)
+test-all: install browser
 	$(BIN)/python -m pytest
 
 ## unit tests only (seconds)
