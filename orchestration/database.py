@@ -33,7 +33,13 @@ def _embedded_server(config: NovoraConfig):
 
     config.home.mkdir(parents=True, exist_ok=True)
     try:
-        return pgserver.get_server(config.pgdata, cleanup_mode=None)
+        server = pgserver.get_server(config.pgdata, cleanup_mode=None)
+        if not is_running(config):
+            # pgserver keeps one handle per data directory and process; a server stopped since this process first
+            # reached it (`novora db stop`, a crash, a restart by the operator) is started again, not assumed up
+            with server._lock:
+                server.ensure_postgres_running()
+        return server
     except Exception as exc:  # pgserver raises several kinds; the log in pgdata has the detail
         raise DatabaseError(
             f"could not start the embedded PostgreSQL in {config.pgdata}: {exc} (see {config.pgdata / 'log'})"

@@ -9,7 +9,8 @@ Every ingestion asset carries two checks:
 """
 
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -103,6 +104,26 @@ def materialize_result(key: dg.AssetKey, report: LoadReport, log: dg.DagsterLogM
                                 check_results=check_results(key, report))
 
 
+def database_fault_reason(what: str, exc: psycopg.OperationalError) -> str:
+    """One line for an operator: what could not be loaded, why, and that nothing of it was kept."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, psycopg.errors.DiskFull):
+        cause = f"the database server is out of disk space ({detail})"
+    else:
+        cause = f"the database connection was lost ({detail})"
+    return (f"{what} was not loaded: {cause}. Its transaction was rolled back, so the previous delivery is still "
+            "the one in the warehouse; the next run loads it again.")
+
+
+@contextmanager
+def database_faults(what: str) -> Iterator[None]:
+    """A lost server or a full disk during a load fails the step with a clear reason (Dagster may retry it)."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise dg.Failure(description=database_fault_reason(what, exc)) from exc
+
+
 def _refuse_archived(conn: psycopg.Connection, landing: LandingZone, survey_id: str) -> None:
     """Files delivered again for an archived survey fail the step with what to do (restore it first)."""
     reason = archived_redelivery(conn, landing.root, survey_id)
@@ -119,7 +140,8 @@ def _ingest_survey_file(
 ) -> dg.MaterializeResult:
     """Run one survey file's ingestion for the run's partition; missing reference data fails the step clearly."""
     try:
-        with warehouse.connect() as conn:
+        with database_faults(f"{key.to_user_string()} of survey {context.partition_key}"), \
+                warehouse.connect() as conn:
             _refuse_archived(conn, landing, context.partition_key)
             report = ingest(conn, landing.root, context.partition_key)
     except MissingReferenceData as exc:
@@ -136,7 +158,7 @@ def _ingest_survey_file(
 )
 def org(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
     """teams.csv and employees.csv, checked together because each refers to the other."""
-    with warehouse.connect() as conn:
+    with database_faults("org/teams.csv and org/employees.csv"), warehouse.connect() as conn:
         teams_report, employees_report = ingest_org(conn, landing.root)
     yield materialize_result(TEAMS, teams_report, context.log)
     yield materialize_result(EMPLOYEES, employees_report, context.log)
@@ -152,7 +174,7 @@ def org(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing
 )
 def survey_definition(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
     """survey.json of one survey: its title, dates and questions."""
-    with warehouse.connect() as conn:
+    with database_faults(f"survey.json of survey {context.partition_key}"), warehouse.connect() as conn:
         _refuse_archived(conn, landing, context.partition_key)
         report = ingest_survey_definition(conn, landing.root, context.partition_key)
     yield dg.MaterializeResult(asset_key=SURVEYS, metadata={"status": dg.MetadataValue.text(report.status)})

@@ -314,6 +314,8 @@ def _load(
     load_started = time.perf_counter()
     with conn.transaction():
         lock_slice(conn, dataset, survey_id)
+        if current_fingerprint(conn, dataset, survey_id) == fp:  # a concurrent run loaded this very delivery
+            return _unchanged(conn, dataset, survey_id, csv_file.path, delivered, started)
         delivery_id = record_delivery(
             conn,
             Delivery(dataset, survey_id, str(csv_file.path), csv_file.sha256, fp, delivered, loaded, len(rejections),
@@ -417,6 +419,8 @@ def ingest_survey_definition(conn: psycopg.Connection, landing: Path, survey_id:
     }])
     with conn.transaction():
         lock_slice(conn, "surveys", survey_id)
+        if current_fingerprint(conn, "surveys", survey_id) == fp:  # a concurrent run loaded this very file
+            return _unchanged(conn, "surveys", survey_id, path, delivered, started)
         delivery_id = record_delivery(
             conn, Delivery("surveys", survey_id, str(path), digest, fp, delivered, len(question_rows),
                            len(result.rejected), file_modified_at=modified_at(path)))

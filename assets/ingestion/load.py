@@ -88,7 +88,8 @@ def delete_rows(conn: psycopg.Connection, table: str, survey_id: str | None = No
 
 
 def lock_slice(conn: psycopg.Connection, dataset: str, survey_id: str | None) -> None:
-    """Serialise loads of the same dataset slice: two deliveries of one survey at once load one after the other."""
+    """Serialise loads of the same dataset slice: two deliveries of one survey at once load one after the other
+    (and the second, holding the lock, finds the delivery already loaded when it is the same file)."""
     conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"novora:{dataset}:{survey_id or ''}",))
 
 

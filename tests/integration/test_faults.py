@@ -1,0 +1,294 @@
+"""Faults that really happen, really caused: the database restarted mid-load, a landing file replaced while it is
+being ingested, two deliveries of one survey at once, and a full disk. Each runs real Dagster runs against the
+embedded PostgreSQL, and in each: no partial delivery is published, nothing is duplicated, the next run
+recovers, and the run says why it failed in one line. (The daemon killed mid-run: test_fault_daemon.py.)
+
+Each load is made to stop at a chosen point by holding a real lock from the test: a transaction that has read
+``raw.responses`` holds its partitions, so a load waits just before it swaps in the new partition (its rows
+already copied into the staging table); the load's advisory lock holds it before it writes anything.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import subprocess
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from assets.ingestion.files import sha256_bytes
+from assets.ingestion.landing import WatchState, plan
+from orchestration import database
+from orchestration.config import NovoraConfig, load_config
+from orchestration.definitions import build_definitions
+from orchestration.jobs import ingest_org_job, ingest_survey_job
+from orchestration.partitions import survey_partitions
+from orchestration.runner import _outcome, open_instance
+from orchestration.sensors import loaded_files
+from tests.landing_fixture import RESPONSES_1
+
+pytestmark = pytest.mark.integration
+
+SURVEY = "2026-01"
+# The fixture's 11 valid rows (physical lines 1-13) delivered again without the 13 bad ones, r3's recognition
+# corrected from 1 to 2: 11 delivered, 11 loaded, none rejected.
+CORRECTED = "".join(RESPONSES_1.splitlines(keepends=True)[:13]).replace(
+    "r3,2026-01,ops,2026-01-07T08:30:00Z,rec_1,1,", "r3,2026-01,ops,2026-01-07T08:30:00Z,rec_1,2,")
+R3_RECOGNITION = "select score from raw.responses where survey_id = '2026-01' and response_id = 'r3' " \
+                 "and question_id = 'rec_1'"
+
+
+def run_job(home: str, landing: str, job_name: str, partition: str | None = None) -> tuple[bool, str | None, str]:
+    """One real Dagster run in this process, recorded in the instance: (success, the one-line reason, run id)."""
+    config = load_config({"NOVORA_HOME": home, "NOVORA_LANDING": landing})
+    instance = open_instance(config)
+    if partition and partition not in instance.get_dynamic_partitions(survey_partitions.name):
+        instance.add_dynamic_partitions(survey_partitions.name, [partition])
+    job = build_definitions(config).resolve_job_def(job_name)
+    result = job.execute_in_process(instance=instance, partition_key=partition, raise_on_error=False,
+                                    tags={"novora/trigger": "test_faults"})
+    outcome = _outcome(job_name, result)
+    return outcome.ok, outcome.error, result.run_id
+
+
+def run_in_background(pool: ProcessPoolExecutor, config: NovoraConfig, job_name: str,
+                      partition: str | None = None) -> Future:
+    """The run in a process of its own, as a run worker would be."""
+    return pool.submit(run_job, str(config.home), str(config.landing), job_name, partition)
+
+
+@pytest.fixture
+def loaded(novora_config: NovoraConfig, warehouse_url: str, fixture_landing: Path):
+    """The fixture's org and survey 2026-01 loaded by real runs; returns (config, url)."""
+    for job_name, partition in ((ingest_org_job.name, None), (ingest_survey_job.name, SURVEY)):
+        ok, error, _ = run_job(str(novora_config.home), str(fixture_landing), job_name, partition)
+        assert ok, error
+    return novora_config, warehouse_url
+
+
+@pytest.fixture
+def pool():
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as executor:
+        yield executor
+
+
+def snapshot(conn: psycopg.Connection) -> dict[str, list]:
+    """Everything a load writes: the survey's rows, the ledger, the quarantine."""
+    return {
+        "responses": conn.execute("select response_id, question_id, score, comment, delivery_id from raw.responses "
+                                  "where survey_id = %s order by 1, 2", (SURVEY,)).fetchall(),
+        "deliveries": conn.execute("select delivery_id, dataset, survey_id, content_sha256, is_current "
+                                   "from raw.deliveries order by 1").fetchall(),
+        "quarantine": conn.execute("select delivery_id, dataset, line_number from quarantine.rejected_rows "
+                                   "order by 1, 2, 3").fetchall(),
+    }
+
+
+def assert_one_clean_delivery(conn: psycopg.Connection, rows: int, rejected: int) -> None:
+    """Exactly one current delivery per dataset, its rows once, its quarantine once, no staging left over."""
+    current = conn.execute("select dataset, count(*) from raw.deliveries where is_current "
+                           "group by dataset order by dataset").fetchall()
+    assert current == [(d, 1) for d in ("employees", "invitations", "responses", "surveys", "teams")]
+    assert conn.execute("select count(*), count(distinct (response_id, question_id)) from raw.responses "
+                        "where survey_id = %s", (SURVEY,)).fetchone() == (rows, rows)
+    assert conn.execute("select count(*) from quarantine.rejected_rows where dataset = 'responses'"
+                        ).fetchone()[0] == rejected
+    assert conn.execute("select rows_loaded, rows_rejected from raw.deliveries where is_current "
+                        "and dataset = 'responses'").fetchone() == (rows, rejected)
+    assert staging_tables(conn) == []
+
+
+def staging_tables(conn: psycopg.Connection) -> list[str]:
+    return [r[0] for r in conn.execute(r"select tablename from pg_tables where schemaname = 'raw' "
+                                       r"and tablename like '%\_new'")]
+
+
+def wait_for_waiting(conn: psycopg.Connection, query_like: str, count: int = 1, timeout: float = 180,
+                     future: Future | None = None) -> None:
+    """Until ``count`` other backends wait on a lock while running a statement like ``query_like``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = conn.execute("select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                               "and query ilike %s and pid <> pg_backend_pid()", (query_like,)).fetchone()[0]
+        if waiting >= count:
+            return
+        if future is not None and future.done():
+            raise AssertionError(f"the run ended before it reached the lock: {future.result()}")
+        time.sleep(0.2)
+    raise AssertionError(f"no run waited on {query_like!r} within {timeout} s")
+
+
+def hold_partitions(url: str) -> psycopg.Connection:
+    """A transaction that has read raw.responses: a load waits for it just before swapping its partition in."""
+    holder = psycopg.connect(url)
+    holder.execute("select count(*) from raw.responses")
+    return holder
+
+
+def deliver(landing: Path, text: str) -> bytes:
+    """Replace the survey's responses.csv the way a delivery tool should: write aside, then rename over it."""
+    target = landing / "surveys" / SURVEY / "responses.csv"
+    aside = target.with_suffix(".partial")
+    aside.write_text(text, encoding="utf-8")
+    aside.replace(target)
+    return text.encode()
+
+
+# --------------------------------------------------------------------------------------- the faults
+
+
+def test_the_database_restarted_mid_load_publishes_nothing_and_the_next_run_loads_it(loaded, pool):
+    config, url = loaded
+    with psycopg.connect(url, autocommit=True) as conn:
+        before = snapshot(conn)
+    deliver(config.landing, CORRECTED)
+    holder = hold_partitions(url)
+    run = run_in_background(pool, config, ingest_survey_job.name, SURVEY)
+    with psycopg.connect(url, autocommit=True) as watcher:
+        wait_for_waiting(watcher, "drop table%", future=run)  # its 11 rows are in the staging table now
+    database.stop_server(config)  # a fast shutdown: every session is ended, open transactions roll back
+    database.ensure_server(config)
+    holder.close()
+
+    ok, error, run_id = run.result(timeout=300)
+    assert not ok
+    assert error.startswith("raw/responses of survey 2026-01 was not loaded: the database connection was lost (")
+    assert "the previous delivery is still the one in the warehouse; the next run loads it again" in error
+    with open_instance(config) as instance:
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert snapshot(conn) == before  # nothing of the interrupted load: no delivery, no rows, no staging
+        assert staging_tables(conn) == []
+        assert conn.execute(R3_RECOGNITION).fetchone()[0] == 1
+
+    ok, error, _ = run_job(str(config.home), str(config.landing), ingest_survey_job.name, SURVEY)
+    assert ok, error
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert_one_clean_delivery(conn, rows=11, rejected=0)
+        assert conn.execute(R3_RECOGNITION).fetchone()[0] == 2
+        assert len(snapshot(conn)["deliveries"]) == len(before["deliveries"]) + 1
+
+
+def test_a_file_replaced_while_it_is_ingested_loads_one_whole_version_and_the_next_run_the_other(loaded, pool):
+    config, url = loaded
+    first = deliver(config.landing, CORRECTED)
+    holder = hold_partitions(url)
+    run = run_in_background(pool, config, ingest_survey_job.name, SURVEY)
+    with psycopg.connect(url, autocommit=True) as watcher:
+        wait_for_waiting(watcher, "drop table%", future=run)  # the file was read and its rows copied
+    # the original delivery comes back over it before the load commits
+    second = deliver(config.landing, RESPONSES_1)
+    holder.close()
+    ok, error, _ = run.result(timeout=300)
+    assert ok, error
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        # the load holds exactly the version it read, recorded under that version's hash: never a mixture
+        assert_one_clean_delivery(conn, rows=11, rejected=0)
+        assert conn.execute("select content_sha256 from raw.deliveries where is_current and dataset = 'responses'"
+                            ).fetchone()[0] == sha256_bytes(first)
+        assert conn.execute(R3_RECOGNITION).fetchone()[0] == 2
+        # the landing sensor sees the file on disk is not what is loaded, and asks for a run of the survey
+        decision, _ = plan(config.landing, WatchState(), {SURVEY}, False, now=time.time() + 3600,
+                           loaded=loaded_files(conn))
+    assert list(decision.run_surveys) == [SURVEY]
+
+    ok, error, _ = run_job(str(config.home), str(config.landing), ingest_survey_job.name, SURVEY)
+    assert ok, error
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert_one_clean_delivery(conn, rows=11, rejected=13)
+        assert conn.execute("select content_sha256 from raw.deliveries where is_current and dataset = 'responses'"
+                            ).fetchone()[0] == sha256_bytes(second)
+        assert conn.execute(R3_RECOGNITION).fetchone()[0] == 1
+
+
+def test_two_deliveries_of_one_survey_at_once_load_once(loaded, pool):
+    config, url = loaded
+    deliver(config.landing, CORRECTED)
+    with psycopg.connect(url, autocommit=True) as conn:
+        deliveries_before = len(snapshot(conn)["deliveries"])
+        # the test holds the survey's load lock: both runs read and check the file, then wait for it together
+        conn.execute("select pg_advisory_lock(hashtext('novora:responses:2026-01'))")
+        runs = [run_in_background(pool, config, ingest_survey_job.name, SURVEY) for _ in range(2)]
+        wait_for_waiting(conn, "select pg_advisory_xact_lock%", count=2, timeout=240)
+        conn.execute("select pg_advisory_unlock(hashtext('novora:responses:2026-01'))")
+        outcomes = [run.result(timeout=300) for run in runs]
+        assert all(ok for ok, _, _ in outcomes), outcomes
+
+        assert_one_clean_delivery(conn, rows=11, rejected=0)
+        # one new delivery in the ledger: the second run found the same file already loaded under the lock
+        assert len(snapshot(conn)["deliveries"]) == deliveries_before + 1
+        assert conn.execute(R3_RECOGNITION).fetchone()[0] == 2
+
+
+@pytest.fixture
+def full_disk(loaded):
+    """A 1 MiB filesystem, filled, as the tablespace new tables go to: the next load's writes fail with ENOSPC.
+    Yields a function that frees the space again."""
+    config, url = loaded
+    mount = Path(config.home) / "full-disk"
+    mount.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True,
+                       capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"this machine cannot mount a small filesystem to fill: {exc}")
+    shutil.chown(mount, "pgserver", "pgserver") if _runs_as_pgserver() else None
+    filler = mount / "filler"
+    try:
+        with filler.open("wb") as out:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+    except OSError:
+        pass
+    admin = database.with_database(url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"create tablespace full_disk location '{mount}'")
+        conn.execute(f"alter database {database.WAREHOUSE_DB} set default_tablespace = full_disk")
+    try:
+        yield lambda: filler.unlink()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"alter database {database.WAREHOUSE_DB} reset default_tablespace")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("alter table all in tablespace full_disk set tablespace pg_default")
+            conn.execute("alter index all in tablespace full_disk set tablespace pg_default")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("drop tablespace full_disk")
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def _runs_as_pgserver() -> bool:
+    import os
+
+    return os.geteuid() == 0
+
+
+def test_a_full_disk_fails_the_load_with_the_reason_and_the_next_run_after_space_is_freed_loads_it(loaded,
+                                                                                                  full_disk):
+    config, url = loaded
+    with psycopg.connect(url, autocommit=True) as conn:
+        before = snapshot(conn)
+    deliver(config.landing, CORRECTED)
+
+    ok, error, _ = run_job(str(config.home), str(config.landing), ingest_survey_job.name, SURVEY)
+    assert not ok
+    assert error.startswith("raw/responses of survey 2026-01 was not loaded: the database server is out of disk "
+                            "space (could not extend file"), error
+    assert "No space left on device" in error
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert snapshot(conn) == before
+        assert staging_tables(conn) == []
+
+    full_disk()  # the operator frees space
+    ok, error, _ = run_job(str(config.home), str(config.landing), ingest_survey_job.name, SURVEY)
+    assert ok, error
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert_one_clean_delivery(conn, rows=11, rejected=0)
+        assert conn.execute(R3_RECOGNITION).fetchone()[0] == 2
