@@ -158,6 +158,40 @@ def survey_scope_vars(survey_ids: list[str]) -> str:
 # when each model it reads is built in this run or upstream of one that is, so a run of the org's models does
 # not test a mart that may not exist yet, and a mart's run still checks it against the hierarchy it reads.
 DBT_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
+def dbt_failure_reason(run_results: Mapping[str, Any] | None, fallback: str, shown: int = 3) -> str:
+    """One line for an operator from dbt's run_results.json: each failed node and what the database said.
+
+    dbt builds each model in one transaction (a table is swapped in, a survey's rows are deleted and inserted
+    together), so a failed model keeps what it held and the models after it are skipped; the line says so."""
+    failed = [r for r in (run_results or {}).get("results", []) if r.get("status") in FAILED_STATUSES]
+    if not failed:
+        return fallback
+    parts = []
+    for result in failed[:shown]:
+        lines = [line.strip() for line in str(result.get("message") or result["status"]).splitlines() if line.strip()]
+        detail = [line for line in lines if not line.startswith(("Database Error in", "compiled code at"))]
+        parts.append(f"{result['unique_id'].split('.')[-1]}: {(detail or lines or [result['status']])[0]}")
+    more = f"; and {len(failed) - shown} more" if len(failed) > shown else ""
+    return (f"dbt build failed: {'; '.join(parts)}{more}. A failed model keeps what it held before this run and "
+            "the models after it were skipped; the next run builds them again.")
+
+
+def stream_dbt(dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionContext):
+    """Run dbt, yielding its events; a failure ends the step with :func:`dbt_failure_reason`'s line."""
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if invocation.is_successful():
+        return
+    error = invocation.get_error()
+    fallback = str(error).strip().splitlines()[0] if error else "dbt build failed"
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except (OSError, ValueError):
+        run_results = None  # dbt stopped before it ran anything (a profile or connection problem)
+    raise dg.Failure(description=dbt_failure_reason(run_results, fallback))
 
 
 def build_dbt_assets() -> list[dg.AssetsDefinition]:
@@ -180,7 +214,7 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
             if not surveys:
                 return
         survey_vars = survey_scope_vars(surveys)
-        yield from dbt.cli([*DBT_BUILD_ARGS, "--vars", survey_vars], context=context).stream()
+        yield from stream_dbt(dbt, [*DBT_BUILD_ARGS, "--vars", survey_vars], context)
         prune_run_targets(target_dir)
 
     @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models",
@@ -188,7 +222,7 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         """Seeds, org staging, hierarchy, suppression and the marts, with their dbt tests as asset checks."""
         warehouse.export_for_dbt()
-        yield from dbt.cli(DBT_BUILD_ARGS, context=context).stream()
+        yield from stream_dbt(dbt, DBT_BUILD_ARGS, context)
         prune_run_targets(target_dir)
 
     return [dbt_survey_models, dbt_models]

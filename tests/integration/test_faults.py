@@ -11,8 +11,10 @@ already copied into the staging table); the load's advisory lock holds it before
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -26,7 +28,7 @@ from assets.ingestion.landing import WatchState, plan
 from orchestration import database
 from orchestration.config import NovoraConfig, load_config
 from orchestration.definitions import build_definitions
-from orchestration.jobs import ingest_org_job, ingest_survey_job
+from orchestration.jobs import build_survey_job, ingest_org_job, ingest_survey_job
 from orchestration.partitions import survey_partitions
 from orchestration.runner import _outcome, open_instance
 from orchestration.sensors import loaded_files
@@ -226,48 +228,59 @@ def test_two_deliveries_of_one_survey_at_once_load_once(loaded, pool):
         assert conn.execute(R3_RECOGNITION).fetchone()[0] == 2
 
 
+class FullDisk:
+    """A 1 MiB filesystem as a tablespace: ``fill()`` fills it and makes it where new warehouse tables go, so that
+    the next write there fails with ENOSPC; ``free()`` gives the space back, as an operator would."""
+
+    def __init__(self, mount: Path, url: str):
+        self.mount, self.url, self.admin = mount, url, database.with_database(url, "postgres")
+
+    def fill(self) -> None:
+        fd = os.open(self.mount / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            for size in (1 << 16, 1 << 12, 1 << 9):  # until not one page is left
+                try:
+                    while True:
+                        os.write(fd, b"\0" * size)
+                except OSError:
+                    continue
+        finally:
+            os.close(fd)
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f"alter database {database.WAREHOUSE_DB} set default_tablespace = full_disk")
+
+    def free(self) -> None:
+        (self.mount / "filler").unlink()
+
+
 @pytest.fixture
 def full_disk(loaded):
-    """A 1 MiB filesystem, filled, as the tablespace new tables go to: the next load's writes fail with ENOSPC.
-    Yields a function that frees the space again."""
     config, url = loaded
-    mount = Path(config.home) / "full-disk"
-    mount.mkdir()
+    mount = Path(tempfile.mkdtemp(prefix="full-disk-", dir=config.home))  # the server can reach into its home
     try:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True,
                        capture_output=True, text=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"this machine cannot mount a small filesystem to fill: {exc}")
-    shutil.chown(mount, "pgserver", "pgserver") if _runs_as_pgserver() else None
-    filler = mount / "filler"
-    try:
-        with filler.open("wb") as out:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-    except OSError:
-        pass
-    admin = database.with_database(url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
+    if os.geteuid() == 0:  # the embedded server runs as the pgserver user
+        shutil.chown(mount, "pgserver", "pgserver")
+    disk = FullDisk(mount, url)
+    with psycopg.connect(disk.admin, autocommit=True) as conn:
         conn.execute(f"create tablespace full_disk location '{mount}'")
-        conn.execute(f"alter database {database.WAREHOUSE_DB} set default_tablespace = full_disk")
     try:
-        yield lambda: filler.unlink()
+        yield disk
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"alter database {database.WAREHOUSE_DB} reset default_tablespace")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("alter table all in tablespace full_disk set tablespace pg_default")
-            conn.execute("alter index all in tablespace full_disk set tablespace pg_default")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("drop tablespace full_disk")
-        subprocess.run(["umount", str(mount)], check=False)
-
-
-def _runs_as_pgserver() -> bool:
-    import os
-
-    return os.geteuid() == 0
+        try:
+            with psycopg.connect(disk.admin, autocommit=True) as conn:
+                conn.execute(f"alter database {database.WAREHOUSE_DB} reset default_tablespace")
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("alter table all in tablespace full_disk set tablespace pg_default")
+                conn.execute("alter index all in tablespace full_disk set tablespace pg_default")
+            with psycopg.connect(disk.admin, autocommit=True) as conn:
+                conn.execute("drop tablespace full_disk")
+        finally:
+            subprocess.run(["umount", "--lazy", str(mount)], check=False)
+            mount.rmdir()
 
 
 def test_a_full_disk_fails_the_load_with_the_reason_and_the_next_run_after_space_is_freed_loads_it(loaded,
@@ -276,6 +289,7 @@ def test_a_full_disk_fails_the_load_with_the_reason_and_the_next_run_after_space
     with psycopg.connect(url, autocommit=True) as conn:
         before = snapshot(conn)
     deliver(config.landing, CORRECTED)
+    full_disk.fill()
 
     ok, error, _ = run_job(str(config.home), str(config.landing), ingest_survey_job.name, SURVEY)
     assert not ok
@@ -286,9 +300,53 @@ def test_a_full_disk_fails_the_load_with_the_reason_and_the_next_run_after_space
         assert snapshot(conn) == before
         assert staging_tables(conn) == []
 
-    full_disk()  # the operator frees space
+    full_disk.free()  # the operator frees space
     ok, error, _ = run_job(str(config.home), str(config.landing), ingest_survey_job.name, SURVEY)
     assert ok, error
     with psycopg.connect(url, autocommit=True) as conn:
         assert_one_clean_delivery(conn, rows=11, rejected=0)
         assert conn.execute(R3_RECOGNITION).fetchone()[0] == 2
+
+
+def many_responses(respondents: int, first_recognition: int) -> str:
+    """A survey's responses.csv with three scored answers per respondent (enough rows to need new pages)."""
+    lines = ["response_id,survey_id,team_id,submitted_at,question_id,score,comment"]
+    for i in range(respondents):
+        team = "eng" if i % 2 else "ops"
+        scores = {"rec_1": first_recognition if i == 0 else 1 + i % 10, "gro_1": 1 + (i * 7) % 10, "enps": i % 11}
+        lines += [f"p{i},2026-01,{team},2026-01-06T10:00:00Z,{q},{score}," for q, score in scores.items()]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_full_disk_during_a_surveys_dbt_build_keeps_its_published_rows(loaded, full_disk):
+    """The survey's incremental models (delete the survey, insert it again, in one transaction) run out of space
+    half way: each keeps the survey's rows as they were; after space is freed the next build replaces them."""
+    config, url = loaded
+    scored = "select response_id, question_id, score from intermediate.int_answers_scored order by 1, 2"
+    deliver(config.landing, many_responses(300, first_recognition=1))
+    for job_name in (ingest_survey_job.name, build_survey_job.name):
+        ok, error, _ = run_job(str(config.home), str(config.landing), job_name, SURVEY)
+        assert ok, error
+    deliver(config.landing, many_responses(300, first_recognition=2))
+    ok, error, _ = run_job(str(config.home), str(config.landing), ingest_survey_job.name, SURVEY)
+    assert ok, error  # raw is on the roomy disk; the survey's scored answers are moved to the full one
+    with psycopg.connect(url, autocommit=True) as conn:
+        before = conn.execute(scored).fetchall()
+        assert len(before) == 900 and ("p0", "rec_1", 1) in before
+        conn.execute("alter table intermediate.int_answers_scored set tablespace full_disk")
+    full_disk.fill()
+
+    ok, error, _ = run_job(str(config.home), str(config.landing), build_survey_job.name, SURVEY)
+    assert not ok
+    assert error.startswith("dbt build failed: int_answers_scored: could not extend file "), error
+    assert "No space left on device. A failed model keeps what it held before this run" in error
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute(scored).fetchall() == before  # the survey's rows as they were, not a part of them
+
+    full_disk.free()
+    ok, error, _ = run_job(str(config.home), str(config.landing), build_survey_job.name, SURVEY)
+    assert ok, error
+    with psycopg.connect(url, autocommit=True) as conn:
+        after = conn.execute(scored).fetchall()
+    assert len(after) == 900 and ("p0", "rec_1", 2) in after
+    assert [r for r in after if r[:2] != ("p0", "rec_1")] == [r for r in before if r[:2] != ("p0", "rec_1")]
