@@ -9,9 +9,10 @@ Every ingestion asset carries two checks:
 """
 
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 import psycopg
@@ -29,6 +30,7 @@ from orchestration.partitions import survey_partitions
 from orchestration.resources import LandingZone, WarehouseResource
 
 GROUP = "ingestion"
+T = TypeVar("T")
 
 TEAMS = dg.AssetKey(["raw", "teams"])
 EMPLOYEES = dg.AssetKey(["raw", "employees"])
@@ -104,24 +106,42 @@ def materialize_result(key: dg.AssetKey, report: LoadReport, log: dg.DagsterLogM
                                 check_results=check_results(key, report))
 
 
-def database_fault_reason(what: str, exc: psycopg.OperationalError) -> str:
+RECONNECT_ATTEMPTS = 4  # a restarted server is back within seconds; one that stays down fails the step
+RECONNECT_WAIT_SECONDS = 5.0
+# no server answer at all, a broken connection (08...), or the server shutting down or starting (57P01-57P03)
+_TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_transient(exc: psycopg.OperationalError) -> bool:
+    """A fault that trying again on a new connection can cure (not a full disk or a resource limit)."""
+    return exc.sqlstate is None or exc.sqlstate.startswith(_TRANSIENT_STATES)
+
+
+def database_fault_reason(what: str, exc: psycopg.OperationalError, attempts: int = 1) -> str:
     """One line for an operator: what could not be loaded, why, and that nothing of it was kept."""
     detail = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, psycopg.errors.DiskFull):
-        cause = f"the database server is out of disk space ({detail})"
-    else:
-        cause = f"the database connection was lost ({detail})"
-    return (f"{what} was not loaded: {cause}. Its transaction was rolled back, so the previous delivery is still "
-            "the one in the warehouse; the next run loads it again.")
+    cause = (f"the database connection was lost ({detail})" if is_transient(exc)
+             else f"the database server is out of disk space ({detail})" if isinstance(exc, psycopg.errors.DiskFull)
+             else f"the database server refused the write ({detail})")
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    return (f"{what} was not loaded{tries}: {cause}. Its transaction was rolled back, so the previous delivery is "
+            "still the one in the warehouse; the next run loads it again.")
 
 
-@contextmanager
-def database_faults(what: str) -> Iterator[None]:
-    """A lost server or a full disk during a load fails the step with a clear reason (Dagster may retry it)."""
-    try:
-        yield
-    except psycopg.OperationalError as exc:
-        raise dg.Failure(description=database_fault_reason(what, exc)) from exc
+def with_reconnects(what: str, work: Callable[[], T], log: dg.DagsterLogManager,
+                    attempts: int = RECONNECT_ATTEMPTS, wait_seconds: float = RECONNECT_WAIT_SECONDS) -> T:
+    """``work()`` (which opens its own connection and commits or rolls back whole), tried again on a new
+    connection when the server went away; a fault that persists or is not transient fails the step in one line."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except psycopg.OperationalError as exc:
+            if not is_transient(exc) or attempt == attempts:
+                raise dg.Failure(description=database_fault_reason(what, exc, attempt)) from exc
+            log.warning(f"{what}: the database connection was lost ({' '.join(str(exc).split())}); nothing was "
+                        f"kept; trying again in {wait_seconds:.0f} s (attempt {attempt + 1} of {attempts})")
+            time.sleep(wait_seconds)
+    raise AssertionError("unreachable")
 
 
 def _refuse_archived(conn: psycopg.Connection, landing: LandingZone, survey_id: str) -> None:
@@ -139,11 +159,14 @@ def _ingest_survey_file(
     key: dg.AssetKey,
 ) -> dg.MaterializeResult:
     """Run one survey file's ingestion for the run's partition; missing reference data fails the step clearly."""
-    try:
-        with database_faults(f"{key.to_user_string()} of survey {context.partition_key}"), \
-                warehouse.connect() as conn:
+
+    def work() -> LoadReport:
+        with warehouse.connect() as conn:
             _refuse_archived(conn, landing, context.partition_key)
-            report = ingest(conn, landing.root, context.partition_key)
+            return ingest(conn, landing.root, context.partition_key)
+
+    try:
+        report = with_reconnects(f"{key.to_user_string()} of survey {context.partition_key}", work, context.log)
     except MissingReferenceData as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     return materialize_result(key, report, context.log)
@@ -158,8 +181,11 @@ def _ingest_survey_file(
 )
 def org(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
     """teams.csv and employees.csv, checked together because each refers to the other."""
-    with database_faults("org/teams.csv and org/employees.csv"), warehouse.connect() as conn:
-        teams_report, employees_report = ingest_org(conn, landing.root)
+    def work() -> tuple[LoadReport, LoadReport]:
+        with warehouse.connect() as conn:
+            return ingest_org(conn, landing.root)
+
+    teams_report, employees_report = with_reconnects("org/teams.csv and org/employees.csv", work, context.log)
     yield materialize_result(TEAMS, teams_report, context.log)
     yield materialize_result(EMPLOYEES, employees_report, context.log)
 
@@ -174,9 +200,12 @@ def org(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing
 )
 def survey_definition(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
     """survey.json of one survey: its title, dates and questions."""
-    with database_faults(f"survey.json of survey {context.partition_key}"), warehouse.connect() as conn:
-        _refuse_archived(conn, landing, context.partition_key)
-        report = ingest_survey_definition(conn, landing.root, context.partition_key)
+    def work() -> LoadReport:
+        with warehouse.connect() as conn:
+            _refuse_archived(conn, landing, context.partition_key)
+            return ingest_survey_definition(conn, landing.root, context.partition_key)
+
+    report = with_reconnects(f"survey.json of survey {context.partition_key}", work, context.log)
     yield dg.MaterializeResult(asset_key=SURVEYS, metadata={"status": dg.MetadataValue.text(report.status)})
     yield materialize_result(QUESTIONS, report, context.log)
 
