@@ -22,6 +22,7 @@ evaluates in the code location (``use_user_code_server``).
 """
 
 import warnings
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -41,8 +42,28 @@ with warnings.catch_warnings():
 
 
 def job_run_active(instance: dg.DagsterInstance, job_name: str) -> bool:
-    """True while a run of ``job_name`` is queued, starting or running."""
-    return bool(instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=ACTIVE_RUN_STATUSES), limit=1))
+    """True while a run of ``job_name`` is queued, starting or running, or failed and about to be retried."""
+    if instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=ACTIVE_RUN_STATUSES), limit=1):
+        return True
+    return retry_pending(instance, job_name)
+
+
+# A run whose worker died is marked failed (orchestration/recovery.py) and Dagster's daemon creates its retry a few
+# seconds later. In between, the steps it finished (a survey's raw tables) look like fresh changes with no landing
+# run in flight: the automation would build on them in a run of its own, beside the retry. So a failed run that
+# Dagster will retry counts as active until its retry exists (that one is then queued), for this long at most
+# (should the retries stop being made, the automation is not held back for ever).
+RETRY_PENDING_SECONDS = 600
+
+
+def retry_pending(instance: dg.DagsterInstance, job_name: str, now: datetime | None = None) -> bool:
+    """A run of ``job_name`` failed recently, Dagster marked it to be retried and has not created the retry yet."""
+    from dagster._core.storage.tags import AUTO_RETRY_RUN_ID_TAG, WILL_RETRY_TAG
+
+    since = (now or datetime.now(UTC)) - timedelta(seconds=RETRY_PENDING_SECONDS)
+    failed = instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.FAILURE],
+                                                     tags={WILL_RETRY_TAG: "true"}, updated_after=since), limit=10)
+    return any(AUTO_RETRY_RUN_ID_TAG not in run.tags for run in failed)
 
 
 def landing_run_active(instance: dg.DagsterInstance) -> bool:

@@ -12,6 +12,7 @@ from orchestration.cadences import cadence_jobs, cadence_schedules, mart_freshne
 from orchestration.config import load_config
 from orchestration.dbt import build_dbt_assets
 from orchestration.jobs import jobs
+from orchestration.recovery import orphaned_runs_sensor
 from orchestration.resources import resources_for
 from orchestration.scaling import executor_from_env
 from orchestration.sensors import (
@@ -32,7 +33,7 @@ def build_definitions(config=None) -> dg.Definitions:
         jobs=[*jobs, *cadence_jobs.values()],
         schedules=cadence_schedules,
         sensors=[landing_sensor, warehouse_automation_sensor, alert_notifications_sensor, alert_settings_sensor,
-                 run_failure_notifications, stale_data_alerts],
+                 run_failure_notifications, stale_data_alerts, orphaned_runs_sensor],
         resources=resources_for(config),
         executor=executor_from_env(os.environ),  # NOVORA_EXECUTOR (orchestration/scaling.py)
     )

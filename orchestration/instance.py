@@ -30,6 +30,10 @@ def dagster_yaml(storage_url: str, embedded: bool, max_concurrent_runs: int = 2)
             "config": {"max_concurrent_runs": max_concurrent_runs},
         },
         "run_monitoring": {"enabled": True, "poll_interval_seconds": 30},
+        # A run whose worker died (marked failed by the orphaned_runs sensor, orchestration/recovery.py, or by
+        # Dagster's start timeout) is re-executed from the step it stopped in; one failed by a step (a rejected
+        # file, a failed dbt test) is not: running it again would fail the same way.
+        "run_retries": {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False},
         "telemetry": {"enabled": False},
         "nux": {"enabled": False},
     }
