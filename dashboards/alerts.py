@@ -134,6 +134,49 @@ def history(alert_id: int, team_filter: Sequence[str] | None) -> pd.DataFrame:
     return data.query(EVENTS_SQL, {"alert_id": int(alert_id), "teams": _list(team_filter)})
 
 
+REVISIONS_SQL = """
+select
+    revisions.recorded_at,
+    revisions.evaluation_id,
+    evaluations.trigger,
+    revisions.rule_version,
+    revisions.thresholds,
+    revisions.sentiment_model,
+    revisions.metric_value::float as metric_value,
+    revisions.threshold::float as threshold,
+    revisions.severity,
+    revisions.message
+from alerts.alert_revisions as revisions
+inner join alerts.alerts as alerts on alerts.alert_id = revisions.alert_id
+left join alerts.evaluations as evaluations on evaluations.evaluation_id = revisions.evaluation_id
+where revisions.alert_id = %(alert_id)s and (%(teams)s::text[] is null or alerts.team_id = any(%(teams)s::text[]))
+order by revisions.revision_id
+"""
+NO_TRIGGER = "before provenance was recorded"  # revisions of alerts raised before migration 0009
+
+
+def revisions(alert_id: int, team_filter: Sequence[str] | None) -> pd.DataFrame:
+    """What the alert said each time an evaluation raised it or changed it, oldest first: when, which evaluation
+    and what asked for it, the rule version, thresholds and sentiment model, the value and threshold."""
+    return revision_rows(data.query(REVISIONS_SQL, {"alert_id": int(alert_id), "teams": _list(team_filter)}))
+
+
+def revision_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Revisions as the page shows them: thresholds as "name value" text, a missing trigger or model named."""
+    frame = frame.copy()
+    frame["thresholds"] = [thresholds_text(t) for t in frame["thresholds"]]
+    frame["trigger"] = frame["trigger"].fillna(NO_TRIGGER)
+    frame["sentiment_model"] = frame["sentiment_model"].fillna("—")
+    return frame
+
+
+def thresholds_text(thresholds: Any) -> str:
+    """{"low_score": "6.0", "min_n": 4} -> "low_score 6.0, min_n 4"."""
+    if isinstance(thresholds, str):
+        thresholds = json.loads(thresholds)
+    return ", ".join(f"{name} {_readable(value)}" for name, value in (thresholds or {}).items()) or "—"
+
+
 def allowed_actions(status: str) -> list[tuple[str, str]]:
     """(target status, button label) a person may move an alert in ``status`` to, in a fixed order."""
     targets = TRANSITIONS.get(status, set())

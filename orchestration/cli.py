@@ -307,6 +307,35 @@ def users_set_password(email: str, password_stdin: bool) -> None:
     click.echo(f"password set for {email.strip()}")
 
 
+# ---------------------------------------------------------------- rescore
+
+
+@cli.command()
+@click.option("--survey", "survey_ids", multiple=True,
+              help="Re-score this survey's comments (repeatable; default: every loaded survey not archived). The "
+                   "marts and the alerts always cover every survey.")
+@click.option("--reason", required=True, help="Why (recorded with the evaluation and in the audit log).")
+@click.option("--comments/--no-comments", default=None,
+              help="Re-score the comments' sentiment and themes first (default: only the surveys whose comments "
+                   "were scored by another sentiment classifier than the one in use).")
+@click.option("-v", "--verbose", is_flag=True, help="Show Dagster's and dbt's output instead of logging it.")
+def rescore(survey_ids: tuple[str, ...], reason: str, comments: bool | None, verbose: bool) -> None:
+    """Re-score history after a rule, threshold or model change: the comments (when needed), the marts, then the
+    alerts, as real Dagster runs; every alert raised, changed or resolved names the evaluation and versions."""
+    from orchestration.definitions import build_definitions
+    from orchestration.rescore import RescoreError, run_rescore
+
+    config = load_config()
+    stdout = click.get_text_stream("stdout")
+    try:
+        result = run_rescore(config, lambda: build_definitions(config), reason, survey_ids, comments,
+                             actor=_cli_actor(), echo=lambda m: click.echo(m, file=stdout), verbose=verbose)
+    except RescoreError as exc:
+        raise UserError(str(exc)) from exc
+    if not result.ok:
+        raise UserError(result.failure or "rescore failed")
+
+
 # ---------------------------------------------------------------- privacy
 
 

@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from assets.alerts.evaluate import alerts_from_suppressed_numbers, evaluate_alerts
+from assets.alerts.evaluate import alerts_from_suppressed_numbers, evaluate_alerts, run_trigger
+from assets.alerts.rules import RULE_VERSION
 from orchestration import automation
 from orchestration.resources import WarehouseResource
 
@@ -24,15 +25,18 @@ MARTS_READ = [dg.AssetKey(["marts", name]) for name in
 def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Evaluate every rule over every survey (a year of surveys is a few thousand mart rows)."""
     with warehouse.connect() as conn:
-        evaluation = evaluate_alerts(conn)
+        evaluation = evaluate_alerts(conn, trigger=run_trigger(context.run.tags), run_id=context.run.run_id)
         offending = alerts_from_suppressed_numbers(conn)
     report = evaluation.report
-    context.log.info(f"{report.holding} current alerts: {report.new} new, {report.resolved} resolved, "
+    context.log.info(f"evaluation {evaluation.evaluation_id} ({evaluation.trigger}): {report.holding} current "
+                     f"alerts: {report.new} new, {report.changed} changed, {report.resolved} resolved, "
                      f"{report.reopened} reopened ({evaluation.seconds:.2f} s)")
     return dg.MaterializeResult(
         metadata={
+            "evaluation_id": evaluation.evaluation_id, "trigger": evaluation.trigger,
             "current_alerts": report.holding, "new": report.new, "seen_again": report.seen_again,
-            "resolved": report.resolved, "reopened": report.reopened,
+            "changed": report.changed, "resolved": report.resolved, "reopened": report.reopened,
+            "rule_version": RULE_VERSION, "sentiment_model": evaluation.sentiment_model or "no comments",
             "by_type": dg.MetadataValue.json({k: v for k, v in report.by_type.items() if v}),
             "thresholds": dg.MetadataValue.json(evaluation.thresholds.as_json()),
             "mart_rows_read": evaluation.mart_rows, "seconds": round(evaluation.seconds, 3),

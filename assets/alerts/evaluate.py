@@ -5,11 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import psycopg
 
-from assets.alerts import rules, store
+from assets.alerts import revisions, rules, store
+
+AUTOMATION = "automation"
+TRIGGER_TAG = "novora/trigger"  # set by the CLI and the sensors on the runs they launch
+# Dagster's own run tags (dagster._core.storage.tags), spelled here so this module stays free of Dagster
+BACKFILL_ID_TAG = "dagster/backfill"
+SCHEDULE_TAG = "dagster/schedule_name"
+AUTOMATION_TAGS = ("dagster/from_automation_condition", "dagster/auto_materialize", "dagster/sensor_name")
 
 
 @dataclass
@@ -18,6 +26,9 @@ class Evaluation:
     thresholds: rules.Thresholds
     mart_rows: int
     seconds: float
+    evaluation_id: int = 0
+    trigger: str = AUTOMATION
+    sentiment_model: str | None = None
 
 
 def settings_hash(thresholds: rules.Thresholds) -> str:
@@ -25,20 +36,55 @@ def settings_hash(thresholds: rules.Thresholds) -> str:
     return hashlib.sha256(json.dumps(thresholds.as_json(), sort_keys=True).encode()).hexdigest()
 
 
-def evaluate_alerts(conn: psycopg.Connection) -> Evaluation:
-    """Evaluate every rule and sync alerts.alerts; the evaluation is recorded in alerts.evaluations."""
+def run_trigger(tags: Mapping[str, str]) -> str:
+    """What asked for a Dagster run, from its tags: the trigger the CLI or a sensor set (``novora rescore: ...``,
+    ``novora materialize``, ``alert_settings``, ``landing_sensor``), a backfill, a schedule, the automation, or
+    a person (Dagster UI's launchpad)."""
+    if tags.get(TRIGGER_TAG):
+        return tags[TRIGGER_TAG]
+    if tags.get(BACKFILL_ID_TAG):
+        return f"backfill {tags[BACKFILL_ID_TAG]}"
+    if tags.get(SCHEDULE_TAG):
+        return f"schedule {tags[SCHEDULE_TAG]}"
+    if any(tags.get(tag) for tag in AUTOMATION_TAGS):
+        return AUTOMATION
+    return "Dagster run"
+
+
+EVALUATION_SQL = """
+insert into alerts.evaluations (settings_sha256, thresholds, rule_version, sentiment_model, trigger, run_id,
+    mart_rows, current_alerts, new_alerts, resolved_alerts, reopened_alerts, changed_alerts, seconds)
+values (%s, %s, %s, %s, %s, %s, %s, 0, 0, 0, 0, 0, 0)
+returning evaluation_id
+"""
+
+COUNTS_SQL = """
+update alerts.evaluations set current_alerts = %s, new_alerts = %s, resolved_alerts = %s, reopened_alerts = %s,
+    changed_alerts = %s, seconds = %s
+where evaluation_id = %s
+"""
+
+
+def evaluate_alerts(conn: psycopg.Connection, trigger: str = AUTOMATION, run_id: str | None = None) -> Evaluation:
+    """Evaluate every rule and sync alerts.alerts; the evaluation is recorded in alerts.evaluations first, in the
+    same transaction, so every alert, event and revision it writes names it. ``trigger`` says what asked for it."""
     started = time.perf_counter()
     thresholds = store.load_thresholds(conn)
     marts = store.load_marts(conn)
+    models = store.sentiment_models(conn)
     findings = rules.evaluate(marts, store.survey_order(conn), thresholds)
-    report = store.sync(conn, findings)
-    evaluation = Evaluation(report, thresholds, sum(len(rows) for rows in marts.values()),
-                            time.perf_counter() - started)
-    conn.execute("insert into alerts.evaluations (settings_sha256, thresholds, mart_rows, current_alerts, new_alerts, "
-                 "resolved_alerts, reopened_alerts, seconds) values (%s, %s, %s, %s, %s, %s, %s, %s)",
-                 (settings_hash(thresholds), json.dumps(thresholds.as_json()), evaluation.mart_rows, report.holding,
-                  report.new, report.resolved, report.reopened, round(evaluation.seconds, 3)))
-    return evaluation
+    model = revisions.join_models(models.values())
+    mart_rows = sum(len(rows) for rows in marts.values())
+    with conn.transaction():
+        evaluation_id = conn.execute(EVALUATION_SQL, (
+            settings_hash(thresholds), json.dumps(thresholds.as_json()), rules.RULE_VERSION, model, trigger, run_id,
+            mart_rows)).fetchone()[0]
+        report = store.sync(conn, findings, store.EvaluationContext(
+            evaluation_id, trigger, rules.RULE_VERSION, thresholds.as_json(), models))
+        seconds = time.perf_counter() - started
+        conn.execute(COUNTS_SQL, (report.holding, report.new, report.resolved, report.reopened, report.changed,
+                                  round(seconds, 3), evaluation_id))
+    return Evaluation(report, thresholds, mart_rows, seconds, evaluation_id, trigger, model)
 
 
 def settings_changed(conn: psycopg.Connection) -> str | None:

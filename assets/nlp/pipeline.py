@@ -172,22 +172,44 @@ class Classifier:
     def views(self) -> Views:
         return Views(self.model.model_name, self.adapter.sha256)
 
+    @property
+    def identity(self) -> str:
+        """What every comment it scores records as its sentiment model (:func:`sentiment.model_identity`)."""
+        return sentiment.model_identity(self.model.model_name, self.model.training_sha256, self.adapter.sha256)
+
+
+def _stored_classifier(conn: psycopg.Connection, model_name: str, key: str) -> Classifier | None:
+    """The classifier kept in nlp.sentiment_models for this model and labelled set, if this code can read it."""
+    stored = store.stored_classifier(conn, model_name, key)
+    if not stored:
+        return None
+    model_json, adapter_bytes, report = stored
+    try:  # one this code cannot read (its inputs changed) is replaced by the caller
+        adapter = Adapter.from_bytes(adapter_bytes)
+        model = sentiment.SentimentModel.from_json(model_json)
+    except ValueError:
+        return None
+    return Classifier(model, adapter, report) if model.adapter_sha256 == adapter.sha256 else None
+
+
+def classifier_in_use(conn: psycopg.Connection, model_name: str) -> Classifier | None:
+    """The classifier the next enrichment will score comments with, found without training one: the stored
+    classifier, else the shipped artifact; None when the next enrichment has to train one first."""
+    stored = _stored_classifier(conn, model_name, artifacts.labelled_sha256())
+    if stored is not None:
+        return stored
+    shipped = artifacts.shipped_classifier(model_name)
+    return Classifier(*shipped) if shipped else None
+
 
 def classifier(conn: psycopg.Connection, encoder: Encoder, model_name: str) -> Classifier:
     """The sentiment classifier for ``model_name``, kept in nlp.sentiment_models: the shipped trained artifact
     while it matches the labelled set, else trained from the shipped labelled set (once per labelled set and
     embedding model; about two and a half minutes on two cores)."""
     key = artifacts.labelled_sha256()
-    stored = store.stored_classifier(conn, model_name, key)
-    if stored:
-        model_json, adapter_bytes, report = stored
-        try:  # one this code cannot read (its inputs changed) is replaced below
-            adapter = Adapter.from_bytes(adapter_bytes)
-            model = sentiment.SentimentModel.from_json(model_json)
-        except ValueError:
-            model = None
-        if model is not None and model.adapter_sha256 == adapter.sha256:
-            return Classifier(model, adapter, report)
+    stored = _stored_classifier(conn, model_name, key)
+    if stored is not None:
+        return stored
     shipped = artifacts.shipped_classifier(model_name)
     model, adapter, report = shipped or sentiment.train_from_shipped(encoder, model_name)
     store.store_classifier(conn, model_name, key, model.to_json(), adapter.to_bytes(), adapter.sha256, report)
@@ -293,7 +315,7 @@ def enrich_survey(conn: psycopg.Connection, survey_id: str, encoder: Encoder, mo
     sentence = _views(conn, survey_id, hashes, views.sentence)
     enriched, emerging = enrich_rows([cid for cid, _, _ in rows], texts, sentence, labels, scores, theme_ids,
                                      centroids)
-    store.replace_enrichment(conn, survey_id, enriched, model_name, emerging)
+    store.replace_enrichment(conn, survey_id, enriched, model_name, emerging, chosen.identity)
     report = EnrichReport(n_comments=len(enriched), emerging=emerging)
     report.sentiment_counts.update(r.sentiment_label for r in enriched)
     report.theme_counts.update(r.theme for r in enriched)

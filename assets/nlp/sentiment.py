@@ -351,6 +351,13 @@ class SentimentModel:
                    tuned_weight=float(d["tuned_weight"]))
 
 
+def model_identity(model_name: str, training_sha256: str, adapter_sha256: str) -> str:
+    """Names one sentiment classifier: its embedding model, the data it was trained on and its encoder's adapter
+    (the first 12 hex digits of each hash), e.g. ``all-MiniLM-L6-v2@b32cc1fd9d7d.ae72f05f51a7``. Recorded with
+    every classified comment (nlp.comment_enrichment.sentiment_model) and every alert evaluation."""
+    return f"{model_name}@{training_sha256[:12]}.{adapter_sha256[:12]}"
+
+
 class SentimentEncoder(Protocol):
     """The forward passes training and evaluation need (:class:`assets.nlp.embeddings.Encoder`, or a cached one)."""
 

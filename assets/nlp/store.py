@@ -182,18 +182,19 @@ class Enrichment:
 
 
 def replace_enrichment(conn: psycopg.Connection, survey_id: str, rows: Sequence[Enrichment], model_name: str,
-                       emerging: Sequence[tuple[str, Sequence[str], int]]) -> None:
-    """The survey's sentiment and themes, and its emerging themes (theme, keywords, comment count)."""
+                       emerging: Sequence[tuple[str, Sequence[str], int]], sentiment_model: str | None = None) -> None:
+    """The survey's sentiment and themes, and its emerging themes (theme, keywords, comment count);
+    ``sentiment_model`` names the classifier that scored them (``pipeline.Classifier.identity``)."""
     with conn.transaction():
         conn.execute("delete from nlp.comment_enrichment where survey_id = %s", (survey_id,))
         conn.execute("delete from nlp.emerging_themes where survey_id = %s", (survey_id,))
         with conn.cursor().copy(
             "copy nlp.comment_enrichment (comment_id, survey_id, sentiment_label, sentiment_score, theme, "
-            "theme_confidence, theme_source, model_name) from stdin"
+            "theme_confidence, theme_source, model_name, sentiment_model) from stdin"
         ) as copy:
             for r in rows:
                 copy.write_row((r.comment_id, survey_id, r.sentiment_label, r.sentiment_score, r.theme,
-                                r.theme_confidence, r.theme_source, model_name))
+                                r.theme_confidence, r.theme_source, model_name, sentiment_model))
         for theme, keywords, n in emerging:
             conn.execute(
                 "insert into nlp.emerging_themes (survey_id, theme, keywords, n_comments) values (%s, %s, %s, %s)",
@@ -210,6 +211,19 @@ def stored_classifier(conn: psycopg.Connection, model_name: str,
         (model_name, training_sha256),
     ).fetchone()
     return (row[0], bytes(row[1]), row[2]) if row else None
+
+
+def scored_models(conn: psycopg.Connection, survey_ids: Sequence[str]) -> dict[str, set[str | None]]:
+    """Per survey with comments, the sentiment models its comments were scored with (None: a comment scored
+    before models were recorded, or not scored at all)."""
+    rows = conn.execute(
+        """select c.survey_id, e.sentiment_model from nlp.comments as c
+           left join nlp.comment_enrichment as e on e.comment_id = c.comment_id
+           where c.survey_id = any(%s) group by 1, 2""", (list(survey_ids),)).fetchall()
+    scored: dict[str, set[str | None]] = {}
+    for survey_id, model in rows:
+        scored.setdefault(survey_id, set()).add(model)
+    return scored
 
 
 def store_classifier(conn: psycopg.Connection, model_name: str, training_sha256: str, classifier: dict,

@@ -143,6 +143,24 @@ def history() -> None:
             "note": st.column_config.TextColumn("Note", width="large"),
         },
     )
+    st.caption("Revisions: what the alert said each time an evaluation raised it or changed what it says "
+               "(a re-evaluation that finds the same writes none).")
+    st.dataframe(
+        alerts.revisions(alert_id, team_filter),
+        hide_index=True,
+        column_config={
+            "recorded_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "evaluation_id": st.column_config.NumberColumn("Evaluation", format="plain"),
+            "trigger": st.column_config.TextColumn("Asked for by"),
+            "rule_version": st.column_config.TextColumn("Rule version"),
+            "thresholds": st.column_config.TextColumn("Thresholds"),
+            "sentiment_model": st.column_config.TextColumn("Sentiment model"),
+            "metric_value": st.column_config.NumberColumn("Value", format="%.4g"),
+            "threshold": st.column_config.NumberColumn("Threshold", format="%.4g"),
+            "severity": st.column_config.TextColumn("Severity"),
+            "message": st.column_config.TextColumn("Message", width="large"),
+        },
+    )
 
 
 # only the open tab runs its query and is drawn (layout.lazy_tabs)

@@ -8,6 +8,7 @@ calm (10) are published; tiny (3) and duo (1) are below comment_min_n 4 and with
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -162,6 +163,14 @@ def test_alert_detail_has_readable_provenance(app_env) -> None:
     assert rows["rows › values › negative_share"] == "0.6"
     assert alert["metric_value"] == pytest.approx(0.6) and alert["threshold"] == pytest.approx(0.3)
 
+    # its revisions (read through the app's role): raised once, by the materialisation, from scored comments
+    [revision] = alerts.revisions(alert["alert_id"], manager("sad").team_filter()).to_dict("records")
+    assert (revision["trigger"], revision["rule_version"], revision["thresholds"]) == (
+        "novora materialize", "1", "neg_sent_spike 0.3")
+    assert re.fullmatch(r"all-MiniLM-L6-v2@[0-9a-f]{12}\.[0-9a-f]{12}", revision["sentiment_model"])
+    assert revision["metric_value"] == pytest.approx(0.6) and revision["threshold"] == pytest.approx(0.3)
+    assert alerts.revisions(alert["alert_id"], manager("low").team_filter()).empty  # out of scope: nothing
+
 
 # ---------------------------------------------------------------- comments: data access and search
 
@@ -315,7 +324,11 @@ def test_alerts_page_as_admin(app_env) -> None:
     assert [b.label for b in app.button] == ["Acknowledge", "Resolve", "Dismiss"]
     app.session_state["alerts_detail_tab"] = "History"  # what clicking the tab does
     app.run()
-    assert len(app.dataframe) == 2 and app.dataframe[1].value["to_status"].tolist()[0] == "open"
+    assert len(app.dataframe) == 3 and app.dataframe[1].value["to_status"].tolist()[0] == "open"
+    [revision] = app.dataframe[2].value.to_dict("records")  # raised once, never changed
+    assert (revision["trigger"], revision["rule_version"], revision["thresholds"], revision["sentiment_model"]) == (
+        "novora materialize", "1", "enps_neg 0", "—")
+    assert revision["metric_value"] == pytest.approx(-100 / 3) and revision["threshold"] == 0
     assert [b.label for b in app.button] == ["Acknowledge", "Resolve", "Dismiss"]
 
 

@@ -48,7 +48,8 @@ final as (
         comments.sentiment_score,
         comments.theme,
         comments.theme_confidence,
-        comments.theme_source
+        comments.theme_source,
+        comments.sentiment_model
 
     from comments
     inner join suppression

@@ -30,7 +30,8 @@ final as (
         enrichment.theme,
         enrichment.theme_confidence,
         enrichment.theme_source,
-        enrichment.model_name
+        enrichment.model_name,
+        enrichment.sentiment_model
 
     from comments
     left join enrichment
