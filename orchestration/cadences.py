@@ -35,8 +35,8 @@ reads was materialised after it more than ``CATCH_UP_GRACE`` ago (health.freshne
 within X" policy would fire every night, since Novora's data only changes when a delivery lands). The
 ``stale_data_alerts`` sensor evaluates the rule every minute, reports each mart's check result when it changes,
 and when marts turn stale it tells the admins once per stale *episode*: one message listing the newly stale
-marts, planned in alerts.notifications (email to every active admin and the webhook, as a failed run is; the
-row key is ``stale-data:<digest of the episodes>``, so a replayed tick cannot send it twice) and sent through
+marts, planned in alerts.notifications (email to every active admin and the webhook, as a failed run is; its
+``stale_episode`` is ``stale-data:<digest of the episodes>``, so a replayed tick cannot send it twice) and sent through
 the same delivery path (retries included); each start and end of an episode is recorded in app.audit_log. The
 episode ends when the mart is fresh again; the next staleness notifies again.
 """
@@ -474,7 +474,8 @@ def _notify_stale(conn, notifier: NotifierResource, key: str, subject: str, body
     pairs = [("email", admin) for admin in admin_recipients(conn)] if "email" in channels else []
     pairs += [(WEBHOOK, WEBHOOK)] if WEBHOOK in channels else []
     with conn.transaction():
-        planned = sum(insert_notification(conn, "run_id", key, Planned(channel, recipient, False, subject, body), now)
+        planned = sum(insert_notification(conn, "stale_episode", key,
+                                          Planned(channel, recipient, False, subject, body), now)
                       for channel, recipient in pairs)
     report = deliver_due(conn, transports, settings, now)
     note = f"; not configured: {', '.join(unconfigured)}" if unconfigured else ""

@@ -170,6 +170,11 @@ def test_stale_marts_reach_the_admins_once_per_episode(env):
     assert sorted((e.asset_key.to_user_string(), e.passed) for e in stale.asset_events) == [
         (m, False) for m in READ_SCORES]
     assert sorted(json.loads(stale.cursor)["open"]) == READ_SCORES
+    with psycopg.connect(env["resources"]["warehouse"].url()) as conn:
+        planned = conn.execute("select run_id, stale_episode, recipient from alerts.notifications "
+                               "where stale_episode is not null").fetchall()
+    assert sorted(r[2] for r in planned) == sorted(admins) and all(r[0] is None for r in planned)
+    assert len({r[1] for r in planned}) == 1 and planned[0][1].startswith("stale-data:")
 
     later = evaluate(sensor, env, stale.cursor)  # still stale: same episode, no message, no check event
     replay = evaluate(sensor, env, at_grace.cursor)  # the same tick again (cursor lost): the row key holds
