@@ -4,10 +4,10 @@
 -- run or a stale-data episode, and is sent once per thing, channel and recipient.
 
 alter table alerts.notifications add column stale_episode text;
+alter table alerts.notifications drop constraint notifications_check;
 
 update alerts.notifications set stale_episode = run_id, run_id = null where run_id like 'stale-data:%';
 
-alter table alerts.notifications drop constraint notifications_check;
 alter table alerts.notifications add constraint notifications_one_subject
     check (num_nonnulls(alert_id, run_id, stale_episode) = 1);
 alter table alerts.notifications add constraint notifications_stale_episode_channel_recipient_key
