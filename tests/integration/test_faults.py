@@ -161,7 +161,7 @@ def test_the_database_restarted_mid_load_publishes_nothing_and_the_run_loads_it_
     assert ok, error  # the step tried again on a new connection once the server was back
     with open_instance(config) as instance:
         said = [e.user_message for e in instance.all_logs(run_id) if "connection was lost" in e.user_message]
-    assert len(said) == 1, said
+    assert 1 <= len(said) <= 3, said  # one attempt per 5 s while the server starts (longer on a loaded machine)
     assert said[0].startswith("raw/responses of survey 2026-01: the database connection was lost (")
     assert said[0].endswith("nothing was kept; trying again in 5 s (attempt 2 of 4)")
     with psycopg.connect(url, autocommit=True) as conn:
