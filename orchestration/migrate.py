@@ -86,6 +86,8 @@ def migrate(url: str, migrations: list[Migration] | None = None) -> list[int]:
 def reset(url: str) -> None:
     """Drop every Novora schema and migrate again: an empty warehouse (benchmark and test runs, never the CLI)."""
     with psycopg.connect(url, autocommit=True) as conn:
+        # another session still holding a Novora table (a run left waiting) fails the reset in a minute, not never
+        conn.execute("set lock_timeout = '60s'")
         conn.execute("drop schema if exists " + ", ".join(NOVORA_SCHEMAS) + " cascade")
     migrate(url)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,17 @@ def no_leftover_dagster_state_storage():
 
     with set_defs_state_storage(None):
         yield
+
+
+@pytest.fixture(autouse=True)
+def main_module_kept():
+    """Each test ends with the ``__main__`` it started with. Streamlit's AppTest runs a page as ``__main__`` and
+    leaves it there; a process spawned afterwards (multiprocessing's spawn runs ``__main__``'s file again in the
+    child) would run that page instead of the work it was given, and die."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -75,8 +77,17 @@ def loaded(novora_config: NovoraConfig, warehouse_url: str, fixture_landing: Pat
 
 @pytest.fixture
 def pool():
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as executor:
+    """Run workers of the test's own. A failed test leaves no worker behind: one still waiting on a lock would hold
+    the pool's shutdown, and with it the suite, forever."""
+    executor = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    try:
         yield executor
+    finally:
+        workers = list((executor._processes or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.kill()
+            worker.join(timeout=30)
 
 
 def snapshot(conn: psycopg.Connection) -> dict[str, list]:
@@ -125,11 +136,16 @@ def wait_for_waiting(conn: psycopg.Connection, query_like: str, count: int = 1, 
     raise AssertionError(f"no run waited on {query_like!r} within {timeout} s")
 
 
-def hold_partitions(url: str) -> psycopg.Connection:
-    """A transaction that has read raw.responses: a load waits for it just before swapping its partition in."""
+@contextmanager
+def holding_partitions(url: str) -> Iterator[psycopg.Connection]:
+    """A transaction that has read raw.responses: a load waits for it just before swapping its partition in.
+    Closed on the way out whatever happens, so that a failed test leaves no lock for the next one to wait on."""
     holder = psycopg.connect(url)
-    holder.execute("select count(*) from raw.responses")
-    return holder
+    try:
+        holder.execute("select count(*) from raw.responses")
+        yield holder
+    finally:
+        holder.close()
 
 
 def deliver(landing: Path, text: str) -> bytes:
@@ -149,13 +165,12 @@ def test_the_database_restarted_mid_load_publishes_nothing_and_the_run_loads_it_
     with psycopg.connect(url, autocommit=True) as conn:
         before = snapshot(conn)
     deliver(config.landing, CORRECTED)
-    holder = hold_partitions(url)
-    run = run_in_background(pool, config, ingest_survey_job.name, SURVEY)
-    with psycopg.connect(url, autocommit=True) as watcher:
-        wait_for_waiting(watcher, "drop table%", future=run)  # its 11 rows are in the staging table now
-    database.stop_server(config)  # a fast shutdown: every session is ended, open transactions roll back
-    database.ensure_server(config)
-    holder.close()
+    with holding_partitions(url):
+        run = run_in_background(pool, config, ingest_survey_job.name, SURVEY)
+        with psycopg.connect(url, autocommit=True) as watcher:
+            wait_for_waiting(watcher, "drop table%", future=run)  # its 11 rows are in the staging table now
+        database.stop_server(config)  # a fast shutdown: every session is ended, open transactions roll back
+        database.ensure_server(config)
 
     ok, error, run_id = run.result(timeout=300)
     assert ok, error  # the step tried again on a new connection once the server was back
@@ -176,13 +191,12 @@ def test_the_database_restarted_mid_load_publishes_nothing_and_the_run_loads_it_
 def test_a_file_replaced_while_it_is_ingested_loads_one_whole_version_and_the_next_run_the_other(loaded, pool):
     config, url = loaded
     first = deliver(config.landing, CORRECTED)
-    holder = hold_partitions(url)
-    run = run_in_background(pool, config, ingest_survey_job.name, SURVEY)
-    with psycopg.connect(url, autocommit=True) as watcher:
-        wait_for_waiting(watcher, "drop table%", future=run)  # the file was read and its rows copied
-    # the original delivery comes back over it before the load commits
-    second = deliver(config.landing, RESPONSES_1)
-    holder.close()
+    with holding_partitions(url):
+        run = run_in_background(pool, config, ingest_survey_job.name, SURVEY)
+        with psycopg.connect(url, autocommit=True) as watcher:
+            wait_for_waiting(watcher, "drop table%", future=run)  # the file was read and its rows copied
+        # the original delivery comes back over it before the load commits
+        second = deliver(config.landing, RESPONSES_1)
     ok, error, _ = run.result(timeout=300)
     assert ok, error
 
