@@ -36,7 +36,7 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -m "not slow"
 
-## everything, with the slow end-to-end runs too (the whole demo, the live daemon path, the backfill UI, training)
+## everything, with the slow runs too (an alert through the live daemon with real sensor intervals, NLP retraining)
 test-all: install browser
 	$(BIN)/python -m pytest
 

@@ -17,7 +17,7 @@ from orchestration.instance import storage_environment
 from orchestration.receivers import free_port
 from orchestration.runner import open_instance
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 LAUNCH = """
 mutation Launch($params: LaunchBackfillParams!) {

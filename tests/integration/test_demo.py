@@ -20,7 +20,7 @@ from orchestration.demo import DEMO_BAD_ROWS
 from orchestration.receivers import free_port
 from orchestration.synthetic import GenerateOptions, generate
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 
 def get(url: str) -> tuple[int, str]:

@@ -43,7 +43,7 @@ from orchestration.recovery import RETRIED, read_process, recorded_worker
 from orchestration.runner import materialize_all, open_instance
 from tests.alerts_fixture import EXPECTED, RESPONSES, expected_mail, mail_keys, write_alerts_landing
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 SURVEY = "2026-03"
 # March's rows: three scores per respondent, one more row per comment
