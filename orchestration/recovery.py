@@ -17,9 +17,16 @@ a step (a rejected file, a failed dbt test) is not retried: retry_on_asset_or_op
 
 A pid can be reused by a later process, so the worker counts as alive only while a process with that pid
 exists, is not a zombie, is a Python (or dagster) process, and had been running when the pid was recorded.
-Runs launched by another launcher (Kubernetes: its run monitoring checks the pods) are left to Dagster, and so
-are runs that never recorded a worker pid and were not launched by a run launcher (``novora materialize``
-executes in process). A run launched but without a worker pid yet gets ``START_GRACE_SECONDS`` to start one.
+Runs launched by another launcher (Kubernetes: its run monitoring checks the pods) are left to Dagster. A run
+launched but without a worker pid yet gets ``START_GRACE_SECONDS`` to start one.
+
+``novora materialize`` and ``novora rescore`` execute their runs in their own process, not through a launcher.
+Each such run carries ``novora/process`` (``<host>:<pid>`` of the command) and ``dagster/max_retries = 0``: when
+the command is killed, the sensor (or the next ``novora materialize`` or ``novora rescore`` on that host) finds
+the process gone by the same rule and marks the run failed, saying to run the command again. Such a run is not
+retried by Dagster (it has no code location to be re-launched from; the command runs it again). A run tagged on
+another host (another container: other pids) is left alone, and so is a run with neither a worker pid nor that
+tag that was not launched.
 
 Everything that decides is a pure function of what was read (``worker_alive``, ``orphan_reason``); the sensor
 only reads Dagster's records and ``/proc`` and reports the failure.
@@ -28,6 +35,7 @@ only reads Dagster's records and ``/proc`` and reports the failure.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +43,7 @@ from pathlib import Path
 
 import dagster as dg
 from dagster._core.events import JobFailureData, RunFailureReason
+from dagster._core.storage.tags import MAX_RETRIES_TAG
 
 # What the run worker of the default launcher records first: "Started process for run (pid: N)." (the code
 # server's subprocess, dagster/_grpc/impl.py, and `dagster api execute_run`); resumed runs record "Started
@@ -53,14 +62,19 @@ IN_FLIGHT = (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)
 PROC = Path("/proc")
 
 RETRIED = "Novora marked the run failed so that it is retried"
+# A run executed in process by a Novora command: "<host>:<pid>" of that command's process.
+PROCESS_TAG = "novora/process"
+TRIGGER_TAG = "novora/trigger"
 
 
 @dataclass(frozen=True)
 class Worker:
-    """The run worker's pid and when it recorded it (seconds since the epoch)."""
+    """The process executing the run and when it was known to run it (seconds since the epoch): a launched run's
+    worker and when it recorded its pid, or a Novora command (``command``) and when the run started."""
 
     pid: int
     recorded_at: float
+    command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,9 @@ def gone_reason(worker: Worker, process: Process | None) -> str:
     detail = ""
     if process is not None and not process.zombie:
         detail = " (its pid now belongs to another process)"
+    if worker.command:
+        return (f"{worker.command} (pid {worker.pid}) stopped before the run finished{detail}: it was killed or "
+                f"the machine stopped; the run is not retried, run `{worker.command}` again")
     return (f"run worker (pid {worker.pid}) is gone{detail}: the daemon or the machine stopped during the run; "
             f"{RETRIED}")
 
@@ -105,9 +122,9 @@ def orphan_reason(status: dg.DagsterRunStatus, worker: Worker | None, process: P
                   launched_at: float | None, now: float, grace: float = START_GRACE_SECONDS) -> str | None:
     """Why the run is to be marked failed, or None to leave it alone.
 
-    ``worker``: the pid its worker recorded (None: none yet); ``process``: what ``/proc`` says about that pid
-    (None: no such process); ``launched_at``: when a run launcher launched it (None: it was not launched, it
-    executes in some process of its own, e.g. ``novora materialize``).
+    ``worker``: the pid its worker recorded, or of the Novora command executing it (None: none yet, or executed
+    by a process of no known pid); ``process``: what ``/proc`` says about that pid (None: no such process);
+    ``launched_at``: when a run launcher launched it (None: it was not launched).
     """
     if status not in IN_FLIGHT:
         return None
@@ -119,6 +136,22 @@ def orphan_reason(status: dg.DagsterRunStatus, worker: Worker | None, process: P
         return (f"run worker never started within {grace:.0f} s of the launch: the daemon or the machine stopped "
                 f"before the run began; {RETRIED}")
     return None  # STARTED without a worker pid: not a worker of this launcher, nothing to check
+
+
+def in_process_tags(host: str | None = None, pid: int | None = None) -> dict[str, str]:
+    """The tags of a run a Novora command executes in its own process (``novora materialize``, ``rescore``)."""
+    return {PROCESS_TAG: f"{host or socket.gethostname()}:{pid or os.getpid()}", MAX_RETRIES_TAG: "0"}
+
+
+def executing_command(tags: dict[str, str], started_at: float | None, host: str) -> Worker | None:
+    """The Novora command executing a run in its own process on ``host``, from the run's tags and start; None for
+    a launched run, or one executed on another host (whose pids this host cannot see)."""
+    value = tags.get(PROCESS_TAG, "")
+    tagged_host, _, pid = value.rpartition(":")
+    if tagged_host != host or not pid.isdigit() or started_at is None:
+        return None
+    command = tags.get(TRIGGER_TAG, "").split(":")[0].strip() or "the Novora command"
+    return Worker(pid=int(pid), recorded_at=started_at, command=command)
 
 
 # ---------------------------------------------------------------- reading /proc
@@ -173,6 +206,18 @@ def launch_time(instance: dg.DagsterInstance, run_id: str) -> float | None:
     return instance.get_run_stats(run_id).launch_time
 
 
+def run_executor(instance: dg.DagsterInstance, run: dg.DagsterRun, host: str) -> Worker | None:
+    """The process executing ``run``: the worker it recorded, else the Novora command of its tags on ``host``."""
+    worker = recorded_worker(instance, run.run_id)
+    if worker is not None or PROCESS_TAG not in run.tags:
+        return worker
+    started_at = instance.get_run_stats(run.run_id).start_time
+    if started_at is None:  # not started yet: when it was created (the command created it)
+        record = instance.get_run_record_by_id(run.run_id)
+        started_at = record.create_timestamp.timestamp() if record else None
+    return executing_command(run.tags, started_at, host)
+
+
 @dataclass(frozen=True)
 class Orphan:
     run_id: str
@@ -182,11 +227,17 @@ class Orphan:
 
 def find_orphans(instance: dg.DagsterInstance, now: float | None = None,
                  read: Callable[[int], Process | None] = read_process,
-                 grace: float = START_GRACE_SECONDS) -> list[Orphan]:
-    """Every STARTING or STARTED run whose worker is gone, with the reason."""
+                 grace: float = START_GRACE_SECONDS, host: str | None = None,
+                 in_process_only: bool = False) -> list[Orphan]:
+    """Every STARTING or STARTED run whose worker (or Novora command) is gone, with the reason; with
+    ``in_process_only``, only the runs of Novora commands (what a command may check: a launched run's worker may
+    live in another container, whose pids are not this one's)."""
+    host = host or socket.gethostname()
     orphans = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=list(IN_FLIGHT))):
-        worker = recorded_worker(instance, run.run_id)
+        if in_process_only and PROCESS_TAG not in run.tags:
+            continue
+        worker = run_executor(instance, run, host)
         process = read(worker.pid) if worker else None
         launched_at = None if worker else launch_time(instance, run.run_id)
         reason = orphan_reason(run.status, worker, process, launched_at, time.time() if now is None else now,
@@ -210,6 +261,12 @@ def fail_orphans(instance: dg.DagsterInstance, orphans: list[Orphan]) -> list[Or
             JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION))
         failed.append(orphan)
     return failed
+
+
+def fail_stopped_commands(instance: dg.DagsterInstance) -> list[Orphan]:
+    """What a Novora command does before its own runs: the runs of an earlier command on this host that was killed
+    are marked failed, with the reason (so none stays in flight for ever when no daemon runs)."""
+    return fail_orphans(instance, find_orphans(instance, in_process_only=True))
 
 
 def launcher_checks_its_workers(instance: dg.DagsterInstance) -> str | None:

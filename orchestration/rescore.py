@@ -17,7 +17,6 @@ the database and Dagster.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -259,15 +258,8 @@ class Runs:
 
     def run(self, name: str, job_name: str, partition_key: str | None = None,
             tags: dict[str, str] | None = None) -> tuple[runner.StepOutcome, str]:
-        job = self.defs.resolve_job_def(job_name)
-        with open(self.log_path, "a", encoding="utf-8") as log, contextlib.ExitStack() as stack:
-            if not self.verbose:
-                stack.enter_context(contextlib.redirect_stdout(log))
-                stack.enter_context(contextlib.redirect_stderr(log))
-            result = job.execute_in_process(
-                run_config=runner.quiet_run_config("DEBUG" if self.verbose else "INFO"), instance=self.instance,
-                partition_key=partition_key, raise_on_error=False,
-                tags={"novora/trigger": self.trigger, **(tags or {})})
+        result = runner.execute_in_command(self.defs.resolve_job_def(job_name), self.instance, self.trigger,
+                                           self.log_path, self.verbose, partition_key, tags)
         return step_outcome(name, result), result.run_id
 
 
@@ -310,7 +302,9 @@ def run_rescore(config: NovoraConfig, definitions: Callable[[], dg.Definitions],
     echo(f"comments: {chosen.comments_why}"
          + (f": {', '.join(chosen.comment_surveys)}" if chosen.comment_surveys else ""))
     config.logs.mkdir(parents=True, exist_ok=True)
-    runs = Runs(definitions(), runner.open_instance(config), chosen.trigger, config.logs / "rescore.log", verbose)
+    instance = runner.open_instance(config)
+    runner.fail_stopped_commands(instance, echo)
+    runs = Runs(definitions(), instance, chosen.trigger, config.logs / "rescore.log", verbose)
     result = RescoreResult(chosen)
     try:
         if _comment_runs(runs, chosen.comment_surveys, result, echo):

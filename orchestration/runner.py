@@ -12,13 +12,14 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.ingestion.contracts import is_survey_id
 from assets.ingestion.ingest import survey_ids
-from orchestration import database, migrate
+from orchestration import database, migrate, recovery
 from orchestration.config import NovoraConfig
 from orchestration.instance import storage_environment, write_instance
 from orchestration.jobs import (
@@ -30,6 +31,7 @@ from orchestration.jobs import (
     ingest_survey_job,
 )
 from orchestration.partitions import survey_partitions
+from orchestration.recovery import TRIGGER_TAG, in_process_tags
 
 
 @dataclass
@@ -88,6 +90,28 @@ def _outcome(name: str, result: dg.ExecuteInProcessResult) -> StepOutcome:
     return StepOutcome(name, result.success, failed, warnings, error)
 
 
+def execute_in_command(job: dg.JobDefinition, instance: dg.DagsterInstance, trigger: str, log_path: Path,
+                       verbose: bool = False, partition_key: str | None = None,
+                       tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+    """Execute ``job`` in this process (a Novora command's run): tagged with what triggered it and with this
+    process (orchestration/recovery.py fails it with the reason should the command be killed). Unless
+    ``verbose``, Dagster's and dbt's output goes to ``log_path``."""
+    with open(log_path, "a", encoding="utf-8") as log, contextlib.ExitStack() as stack:
+        if not verbose:
+            stack.enter_context(contextlib.redirect_stdout(log))
+            stack.enter_context(contextlib.redirect_stderr(log))
+        return job.execute_in_process(
+            run_config=quiet_run_config("DEBUG" if verbose else "INFO"), instance=instance,
+            partition_key=partition_key, raise_on_error=False,
+            tags={TRIGGER_TAG: trigger, **in_process_tags(), **(tags or {})})
+
+
+def fail_stopped_commands(instance: dg.DagsterInstance, echo: Callable[[str], None]) -> None:
+    """Before a command's own runs: an earlier command's runs left in flight when it was killed are failed."""
+    for orphan in recovery.fail_stopped_commands(instance):
+        echo(f"run {orphan.run_id} of {orphan.job_name} marked failed: {orphan.reason}")
+
+
 def partition_range_tags(known: list[str], wanted: list[str]) -> dict[str, str]:
     """Run tags for one run over the partitions ``wanted``: the range, in Dagster's order of the dynamic
     partitions ``known``, from the first to the last of them."""
@@ -115,6 +139,7 @@ def materialize_all(
     Dagster's and dbt's own output goes to ``$NOVORA_HOME/logs/materialize.log`` and only one line per step is
     echoed."""
     instance = open_instance(config)
+    fail_stopped_commands(instance, echo)
     config.logs.mkdir(parents=True, exist_ok=True)
     log_path = config.logs / "materialize.log"
     surveys = survey_ids(config.landing)
@@ -127,16 +152,8 @@ def materialize_all(
     def run(name: str, job_name: str, partition_key: str | None = None, tags: dict[str, str] | None = None
             ) -> StepOutcome:
         echo(f"materialising {name} ...")
-        job = defs.resolve_job_def(job_name)
-        with open(log_path, "a", encoding="utf-8") as log, contextlib.ExitStack() as stack:
-            if not verbose:
-                stack.enter_context(contextlib.redirect_stdout(log))
-                stack.enter_context(contextlib.redirect_stderr(log))
-            result = job.execute_in_process(
-                run_config=quiet_run_config("DEBUG" if verbose else "INFO"),
-                instance=instance, partition_key=partition_key, raise_on_error=False,
-                tags={"novora/trigger": "novora materialize", **(tags or {})},
-            )
+        result = execute_in_command(defs.resolve_job_def(job_name), instance, "novora materialize", log_path,
+                                    verbose, partition_key, tags)
         outcome = _outcome(name, result)
         steps.append(outcome)
         status = "ok" if outcome.ok else "FAILED"

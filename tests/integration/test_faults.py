@@ -14,7 +14,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,17 +24,20 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pytest
+from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from assets.ingestion.files import sha256_bytes
 from assets.ingestion.landing import WatchState, plan
 from orchestration import database
-from orchestration.config import NovoraConfig, load_config
+from orchestration.config import NovoraConfig, child_environment, load_config
 from orchestration.definitions import build_definitions
 from orchestration.jobs import build_survey_job, ingest_org_job, ingest_survey_job
 from orchestration.partitions import survey_partitions
-from orchestration.runner import _outcome, open_instance
+from orchestration.recovery import PROCESS_TAG
+from orchestration.runner import _outcome, materialize_all, open_instance
 from orchestration.sensors import loaded_files
 from tests.landing_fixture import RESPONSES_1
 
@@ -262,6 +267,52 @@ class FullDisk:
 
     def free(self) -> None:
         (self.mount / "filler").unlink()
+
+
+def test_a_killed_novora_materialize_leaves_no_run_in_flight_and_the_next_one_loads_it(loaded):
+    """`novora materialize` executes its runs in its own process: killed (SIGKILL) while it loads a survey, its
+    run stays STARTED in Dagster's storage and nothing is published; the next `novora materialize` marks that run
+    failed with the reason (not retried: the command loads it itself) and loads the delivery once."""
+    config, url = loaded
+    with psycopg.connect(url, autocommit=True) as conn:
+        before = snapshot(conn)
+    deliver(config.landing, CORRECTED)
+    novora = Path(sys.executable).parent / "novora"
+    log = config.home / "killed-materialize.log"
+    with holding_partitions(url), open(log, "w") as out:
+        command = subprocess.Popen([str(novora), "materialize"], env=child_environment(config), stdout=out,
+                                   stderr=subprocess.STDOUT)
+        try:
+            with psycopg.connect(url, autocommit=True) as watcher:
+                wait_for_waiting(watcher, "drop table%", timeout=300)  # its rows are in the staging table now
+        finally:
+            command.kill()
+            command.wait(timeout=60)
+    with open_instance(config) as instance:
+        [killed] = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED],
+                                                   tags={PROCESS_TAG: f"{socket.gethostname()}:{command.pid}"}))
+        assert killed.job_name == ingest_survey_job.name
+    with psycopg.connect(url, autocommit=True) as conn:
+        # the killed client's transaction rolls back once the lock is free: its server session ends with it
+        deadline = time.monotonic() + 60
+        while staging_tables(conn) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert snapshot(conn) == before and staging_tables(conn) == []
+
+    said: list[str] = []
+    summary = materialize_all(config, build_definitions(config), echo=said.append)
+    assert summary.ok, [(s.name, s.error, s.failed_checks) for s in summary.steps if not s.ok]
+    assert said[0] == (f"run {killed.run_id} of ingest_survey marked failed: novora materialize (pid {command.pid}) "
+                       "stopped before the run finished: it was killed or the machine stopped; the run is not "
+                       "retried, run `novora materialize` again")
+    with open_instance(config) as instance:
+        failed = instance.get_run_by_id(killed.run_id)
+        assert failed.status == dg.DagsterRunStatus.FAILURE and failed.tags[WILL_RETRY_TAG] == "false"
+        assert instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED],
+                                               tags={"novora/trigger": "novora materialize"})) == []
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert_one_clean_delivery(conn, rows=11, rejected=0)
+        assert conn.execute(R3_RECOGNITION).fetchone()[0] == 2
 
 
 @pytest.fixture

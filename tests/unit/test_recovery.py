@@ -270,3 +270,54 @@ def test_a_landing_run_about_to_be_retried_still_holds_the_automation_back(insta
     instance.report_run_failed(stepped, "Steps failed.",
                                JobFailureData(error=None, failure_reason=RunFailureReason.STEP_FAILURE))
     assert not landing_run_active(instance)
+
+
+# ---------------------------------------------------------------- runs executed by a Novora command
+
+
+def command_run(instance: dg.DagsterInstance, pid: int, host: str | None = None,
+                trigger: str = "novora materialize") -> dg.DagsterRun:
+    """A run as `novora materialize` executes it in its own process: tagged with that process, started."""
+    tags = {recovery.TRIGGER_TAG: trigger, **recovery.in_process_tags(host=host, pid=pid)}
+    run = create_run_for_test(instance, job_name="ingest_survey", status=STARTED, tags=tags)
+    instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_START.value, "ingest_survey"), run_id=run.run_id)
+    return run
+
+
+def test_the_command_executing_a_run_is_read_from_its_tags():
+    tags = {recovery.TRIGGER_TAG: "novora rescore: threshold 6.0 -> 5.5", recovery.PROCESS_TAG: "box-1:4242"}
+    assert recovery.executing_command(tags, 100.0, "box-1") == Worker(4242, 100.0, "novora rescore")
+    assert recovery.executing_command(tags, 100.0, "box-2") is None  # another host's pids: not ours to check
+    assert recovery.executing_command(tags, None, "box-1") is None
+    assert recovery.executing_command({recovery.PROCESS_TAG: "box-1:x"}, 100.0, "box-1") is None
+    assert recovery.executing_command({}, 100.0, "box-1") is None
+    assert recovery.executing_command({recovery.PROCESS_TAG: "box-1:7"}, 1.0, "box-1").command == "the Novora command"
+    assert recovery.in_process_tags(host="box-1", pid=7) == {recovery.PROCESS_TAG: "box-1:7",
+                                                              "dagster/max_retries": "0"}
+
+
+def test_a_killed_commands_run_is_failed_with_its_reason_and_not_retried(instance):
+    pid = dead_pid()
+    killed = command_run(instance, pid)
+    running = command_run(instance, os.getpid())  # this test's process: alive, and older than its run
+    elsewhere = command_run(instance, pid, host="another-container")
+    [orphan] = find_orphans(instance)
+    assert (orphan.run_id, orphan.job_name) == (killed.run_id, "ingest_survey")
+    assert orphan.reason == (f"novora materialize (pid {pid}) stopped before the run finished: it was killed or the "
+                             "machine stopped; the run is not retried, run `novora materialize` again")
+    assert fail_orphans(instance, [orphan]) == [orphan]
+    failed = instance.get_run_by_id(killed.run_id)
+    assert failed.status == dg.DagsterRunStatus.FAILURE
+    assert failed.tags[WILL_RETRY_TAG] == "false"  # dagster/max_retries = 0: the command runs it again
+    for untouched in (running, elsewhere):
+        assert instance.get_run_by_id(untouched.run_id).status == STARTED
+
+
+def test_a_command_fails_only_the_runs_of_killed_commands(instance):
+    """A command may run in another container than the daemon's run workers: their pids are not its to judge."""
+    launched = started_run(instance, dead_pid())
+    killed = command_run(instance, dead_pid(), trigger="novora rescore: model v2")
+    [orphan] = recovery.fail_stopped_commands(instance)
+    assert orphan.run_id == killed.run_id and orphan.reason.startswith("novora rescore (pid ")
+    assert instance.get_run_by_id(launched.run_id).status == STARTED
+    assert recovery.fail_stopped_commands(instance) == []
