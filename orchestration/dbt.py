@@ -90,14 +90,37 @@ def ensure_manifest() -> Path:
     return dbt_project.manifest_path
 
 
-def prune_run_targets(target_dir: Path, keep: int = 20, prefix: str = "dbt_models-") -> list[Path]:
-    """dagster-dbt gives every run its own target folder (artifacts for that run's debugging); keep the newest
-    ``keep`` so that a year of runs does not fill the disk. Returns what was removed."""
-    runs = sorted((p for p in target_dir.glob(prefix + "*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    removed = runs[:-keep] if keep else runs
+# dagster-dbt names a run's target folder after the dbt assets' op: one prefix per set of dbt assets below.
+RUN_TARGET_PREFIXES = ("dbt_models-", "dbt_survey_models-")
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def prune_run_targets(target_dir: Path, keep: int = 20, prefixes: tuple[str, ...] = RUN_TARGET_PREFIXES
+                      ) -> list[Path]:
+    """dagster-dbt gives every run its own target folder (artifacts for that run's debugging, about 14 MB); keep
+    the newest ``keep`` of each set of dbt assets so that a year of runs does not fill the disk. Returns what was
+    removed."""
+    removed = []
+    for prefix in prefixes:
+        runs = sorted((p for p in target_dir.glob(prefix + "*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        removed += runs[:-keep] if keep else runs
     for folder in removed:
         shutil.rmtree(folder, ignore_errors=True)
     return removed
+
+
+def keep_partial_parse(run_target: Path, target_dir: Path) -> bool:
+    """Make a finished run's parse state the one the next run starts from. dagster-dbt copies the project's
+    ``partial_parse.msgpack`` into each run's folder; the one written at install was parsed with a stand-in
+    profile, and dbt parses everything again when the profile differs, so without this every run parsed the
+    whole project. Replaced atomically: a run starting now reads the old file or the new one, whole."""
+    source = run_target / PARTIAL_PARSE_FILE
+    if not source.is_file():
+        return False
+    aside = target_dir / f".{PARTIAL_PARSE_FILE}.{os.getpid()}"
+    shutil.copyfile(source, aside)
+    os.replace(aside, target_dir / PARTIAL_PARSE_FILE)
+    return True
 
 
 def asset_key_for(resource_type: str, schema: str | None, name: str, source_name: str | None = None) -> dg.AssetKey:
@@ -179,12 +202,19 @@ def dbt_failure_reason(run_results: Mapping[str, Any] | None, fallback: str, sho
             "the models after it were skipped; the next run builds them again.")
 
 
-def stream_dbt(dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionContext):
-    """Run dbt, yielding its events; a failure ends the step with :func:`dbt_failure_reason`'s line."""
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
-    yield from invocation.stream()
-    if invocation.is_successful():
-        return
+def stream_dbt(dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionContext, target_dir: Path):
+    """Run dbt, yielding its events; a failure ends the step with :func:`dbt_failure_reason`'s line. Old run
+    folders are pruned whatever happens; a successful run without ``--vars`` leaves its parse state for the next
+    (a run with them is parsed for its own surveys: dbt parses again when the vars differ)."""
+    try:
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        yield from invocation.stream()
+        if invocation.is_successful():
+            if "--vars" not in args:
+                keep_partial_parse(invocation.target_path, target_dir)
+            return
+    finally:
+        prune_run_targets(target_dir)
     error = invocation.get_error()
     fallback = str(error).strip().splitlines()[0] if error else "dbt build failed"
     try:
@@ -214,15 +244,13 @@ def build_dbt_assets() -> list[dg.AssetsDefinition]:
             if not surveys:
                 return
         survey_vars = survey_scope_vars(surveys)
-        yield from stream_dbt(dbt, [*DBT_BUILD_ARGS, "--vars", survey_vars], context)
-        prune_run_targets(target_dir)
+        yield from stream_dbt(dbt, [*DBT_BUILD_ARGS, "--vars", survey_vars], context, target_dir)
 
     @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models",
                 exclude=f"tag:{SURVEY_PARTITION_TAG}")
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         """Seeds, org staging, hierarchy, suppression and the marts, with their dbt tests as asset checks."""
         warehouse.export_for_dbt()
-        yield from stream_dbt(dbt, DBT_BUILD_ARGS, context)
-        prune_run_targets(target_dir)
+        yield from stream_dbt(dbt, DBT_BUILD_ARGS, context, target_dir)
 
     return [dbt_survey_models, dbt_models]

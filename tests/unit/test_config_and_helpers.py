@@ -114,18 +114,37 @@ def test_migration_checksums_guard_applied_files(pg_home: Path):
         conn.execute("drop table app.schema_migrations")
 
 
-def test_only_the_newest_dbt_run_targets_are_kept(tmp_path):
+def test_only_the_newest_dbt_run_targets_of_each_dbt_asset_set_are_kept(tmp_path):
     from orchestration.dbt import prune_run_targets
 
-    for i in range(5):
-        folder = tmp_path / f"dbt_models-{i:03d}"
-        folder.mkdir()
-        (folder / "run_results.json").write_text("{}")
-        os.utime(folder, (1000 + i, 1000 + i))
+    for prefix, count in (("dbt_models", 5), ("dbt_survey_models", 3)):
+        for i in range(count):
+            folder = tmp_path / f"{prefix}-{i:03d}"
+            folder.mkdir()
+            (folder / "run_results.json").write_text("{}")
+            os.utime(folder, (1000 + i, 1000 + i))
     (tmp_path / "compiled").mkdir()
+    (tmp_path / "manifest.json").write_text("{}")
     removed = prune_run_targets(tmp_path, keep=2)
-    assert sorted(p.name for p in removed) == ["dbt_models-000", "dbt_models-001", "dbt_models-002"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["compiled", "dbt_models-003", "dbt_models-004"]
+    assert sorted(p.name for p in removed) == ["dbt_models-000", "dbt_models-001", "dbt_models-002",
+                                               "dbt_survey_models-000"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["compiled", "dbt_models-003", "dbt_models-004",
+                                                          "dbt_survey_models-001", "dbt_survey_models-002",
+                                                          "manifest.json"]
+
+
+def test_a_runs_parse_state_replaces_the_projects_whole(tmp_path):
+    from orchestration.dbt import keep_partial_parse
+
+    run = tmp_path / "dbt_models-abc"
+    run.mkdir()
+    (tmp_path / "partial_parse.msgpack").write_bytes(b"parsed at install")
+    assert not keep_partial_parse(run, tmp_path)  # the run wrote none (dbt stopped before parsing)
+    assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"parsed at install"
+    (run / "partial_parse.msgpack").write_bytes(b"parsed with this home's profile")
+    assert keep_partial_parse(run, tmp_path)
+    assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"parsed with this home's profile"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dbt_models-abc", "partial_parse.msgpack"]
 
 
 @pytest.mark.parametrize("value, ok", [("2026-03", True), ("q1.pulse_v2", True), ("A", True), ("x" * 64, True),
