@@ -113,13 +113,18 @@ def keep_partial_parse(run_target: Path, target_dir: Path) -> bool:
     """Make a finished run's parse state the one the next run starts from. dagster-dbt copies the project's
     ``partial_parse.msgpack`` into each run's folder; the one written at install was parsed with a stand-in
     profile, and dbt parses everything again when the profile differs, so without this every run parsed the
-    whole project. Replaced atomically: a run starting now reads the old file or the new one, whole."""
+    whole project. Replaced atomically: a run starting now reads the old file or the new one, whole. A file that
+    cannot be written (a full disk) leaves the old one: the next run parses more, nothing fails."""
     source = run_target / PARTIAL_PARSE_FILE
     if not source.is_file():
         return False
     aside = target_dir / f".{PARTIAL_PARSE_FILE}.{os.getpid()}"
-    shutil.copyfile(source, aside)
-    os.replace(aside, target_dir / PARTIAL_PARSE_FILE)
+    try:
+        shutil.copyfile(source, aside)
+        os.replace(aside, target_dir / PARTIAL_PARSE_FILE)
+    except OSError:
+        aside.unlink(missing_ok=True)
+        return False
     return True
 
 

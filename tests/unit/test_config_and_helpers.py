@@ -145,6 +145,11 @@ def test_a_runs_parse_state_replaces_the_projects_whole(tmp_path):
     assert keep_partial_parse(run, tmp_path)
     assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"parsed with this home's profile"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dbt_models-abc", "partial_parse.msgpack"]
+    (run / "partial_parse.msgpack").write_bytes(b"newer")
+    (tmp_path / "partial_parse.msgpack").unlink()
+    (tmp_path / "partial_parse.msgpack").mkdir()  # cannot be replaced by a file: the step goes on, nothing left
+    assert not keep_partial_parse(run, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dbt_models-abc", "partial_parse.msgpack"]
 
 
 @pytest.mark.parametrize("value, ok", [("2026-03", True), ("q1.pulse_v2", True), ("A", True), ("x" * 64, True),
