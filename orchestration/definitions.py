@@ -11,6 +11,7 @@ from assets.nlp.assets import nlp_assets
 from orchestration.cadences import cadence_jobs, cadence_schedules, mart_freshness_checks, stale_data_alerts
 from orchestration.config import load_config
 from orchestration.dbt import build_dbt_assets
+from orchestration.housekeeping import dagster_housekeeping
 from orchestration.jobs import jobs
 from orchestration.recovery import orphaned_runs_sensor
 from orchestration.resources import resources_for
@@ -33,7 +34,7 @@ def build_definitions(config=None) -> dg.Definitions:
         jobs=[*jobs, *cadence_jobs.values()],
         schedules=cadence_schedules,
         sensors=[landing_sensor, warehouse_automation_sensor, alert_notifications_sensor, alert_settings_sensor,
-                 run_failure_notifications, stale_data_alerts, orphaned_runs_sensor],
+                 run_failure_notifications, stale_data_alerts, orphaned_runs_sensor, dagster_housekeeping],
         resources=resources_for(config),
         executor=executor_from_env(os.environ),  # NOVORA_EXECUTOR (orchestration/scaling.py)
     )

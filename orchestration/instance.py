@@ -34,6 +34,13 @@ def dagster_yaml(storage_url: str, embedded: bool, max_concurrent_runs: int = 2)
         # Dagster's start timeout) is re-executed from the step it stopped in; one failed by a step (a rejected
         # file, a failed dbt test) is not: running it again would fail the same way.
         "run_retries": {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False},
+        # Ticks, not runs: Dagster's sensor daemon applies `sensor` (its default keeps skipped ticks 7 days and the
+        # others for ever); `schedule` is applied by Novora's dagster_housekeeping sensor (orchestration/
+        # housekeeping.py), since Dagster's scheduler never purges: the cadences tick 22 times an hour.
+        "retention": {
+            "schedule": {"purge_after_days": {"skipped": 7, "success": 90, "failure": 90}},
+            "sensor": {"purge_after_days": {"skipped": 7}},
+        },
         "telemetry": {"enabled": False},
         "nux": {"enabled": False},
     }

@@ -546,7 +546,7 @@ def test_dagster_yaml_uses_env_for_the_url_and_validates(tmp_path, monkeypatch):
     assert config["storage"]["postgres"]["postgres_url"] == {"env": "NOVORA_DAGSTER_STORAGE_URL"}
     assert "://" not in yaml.safe_dump(config), "no URL (and so no password) in deploy/dagster.yaml"
     generated = dagster_yaml("postgresql://u:p@h:5432/dagster", embedded=False)
-    for key in ("storage", "run_coordinator", "run_monitoring", "run_retries", "telemetry"):
+    for key in ("storage", "run_coordinator", "run_monitoring", "run_retries", "retention", "telemetry"):
         assert config[key] == generated[key], f"deploy/dagster.yaml {key} differs from orchestration/instance.py"
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["telemetry"] == {"enabled": False}
