@@ -44,7 +44,7 @@ def purge_plan(retention: Mapping[TickStatus, int], now: datetime) -> list[Purge
 
 
 def describe(retention: Mapping[TickStatus, int]) -> str:
-    """``skipped 7 d, success 90 d, failure 90 d, started for ever``."""
+    """``failure 90 d, skipped 7 d, started for ever, success 90 d``: by status, as the sensor reports it."""
     return ", ".join(f"{status.value.lower()} {f'{days} d' if days > 0 else 'for ever'}"
                      for status, days in sorted(retention.items(), key=lambda item: item[0].value))
 
