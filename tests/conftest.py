@@ -20,15 +20,28 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
 
-@pytest.fixture(autouse=True)
-def no_leftover_dagster_state_storage():
-    """Each test starts and ends without a "current" Dagster state storage. ``with DagsterInstance`` sets one in a
-    context variable that its exit does not always clear; a later test building Definitions would then reach the
-    disposed instance through it ("Attempted to resolve undefined DagsterInstance weakref")."""
+def _without_dagster_state_storage():
+    """``with DagsterInstance`` sets a "current" Dagster state storage in a context variable that its exit does not
+    always clear (an instance entered in a generator is exited whenever that generator is collected, and then
+    puts back whatever was current when it entered). Code building Definitions later reaches the disposed
+    instance through it: "Attempted to resolve undefined DagsterInstance weakref"."""
     from dagster._core.storage.defs_state.base import set_defs_state_storage
 
     with set_defs_state_storage(None):
         yield
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_dagster_state_storage():
+    """Each test starts and ends without a current Dagster state storage."""
+    yield from _without_dagster_state_storage()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_leftover_dagster_state_storage_in_module():
+    """Each module's fixtures start without one too (a module fixture materialising a warehouse is set up before
+    its first test's own reset; CI of 9e5f1b8 lost test_marts, test_privacy and test_rescore to a leftover)."""
+    yield from _without_dagster_state_storage()
 
 
 @pytest.fixture(autouse=True)
