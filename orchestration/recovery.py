@@ -60,6 +60,7 @@ CLOCK_SLACK_SECONDS = 30.0
 ENGINE_EVENTS_READ = 100
 IN_FLIGHT = (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED)
 PROC = Path("/proc")
+EXEC_SETTLE_SECONDS = 0.2  # how long an empty command line is read again
 
 RETRIED = "Novora marked the run failed so that it is retried"
 # A run executed in process by a Novora command: "<host>:<pid>" of that command's process.
@@ -161,8 +162,21 @@ def can_see_processes(proc: Path = PROC) -> bool:
     return (proc / "self" / "stat").exists() and (proc / "uptime").exists()
 
 
-def read_process(pid: int, proc: Path = PROC) -> Process | None:
-    """The process with ``pid`` on this host, or None when there is none."""
+def read_process(pid: int, proc: Path = PROC, settle_seconds: float = EXEC_SETTLE_SECONDS) -> Process | None:
+    """The process with ``pid`` on this host, or None when there is none.
+
+    A process in the middle of ``exec`` shows an empty command line for a moment (Linux sets the new one up
+    after closing the old program's files), so an empty one is read again for up to ``settle_seconds``: a
+    process that keeps it empty (a kernel thread) is no run worker."""
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        process = _read_process_once(pid, proc)
+        if process is None or process.cmdline or process.zombie or time.monotonic() >= deadline:
+            return process
+        time.sleep(0.01)
+
+
+def _read_process_once(pid: int, proc: Path) -> Process | None:
     try:
         stat = (proc / str(pid) / "stat").read_text()
         cmdline = (proc / str(pid) / "cmdline").read_bytes()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,6 +150,26 @@ def test_proc_stat_with_spaces_and_parentheses_in_the_command_name(tmp_path: Pat
     (tmp_path / "42" / "stat").write_text("42 (python) Z " + " ".join(rest[1:]) + "\n")
     assert read_process(42, proc=tmp_path).zombie
     assert read_process(43, proc=tmp_path) is None
+
+
+def test_an_empty_command_line_is_read_again_while_the_process_execs(tmp_path: Path):
+    (tmp_path / "42").mkdir()
+    hz = os.sysconf("SC_CLK_TCK")
+    rest = ["S", "1"] + ["0"] * 17 + [str(100 * hz)] + ["0"] * 10
+    (tmp_path / "42" / "stat").write_text("42 (sleep) " + " ".join(rest) + "\n")
+    (tmp_path / "uptime").write_text("160.50 99.0\n")
+    cmdline = tmp_path / "42" / "cmdline"
+    cmdline.write_bytes(b"")  # between closing the old program's files and setting up the new command line
+    exec_done = threading.Timer(0.05, cmdline.write_bytes, args=(b"sleep\x0060\x00",))
+    exec_done.start()
+    try:
+        assert read_process(42, proc=tmp_path, settle_seconds=5).cmdline == ("sleep", "60")
+    finally:
+        exec_done.cancel()
+    cmdline.write_bytes(b"")  # a kernel thread's stays empty: given up on after the settle time
+    started = time.monotonic()
+    assert read_process(42, proc=tmp_path, settle_seconds=0.1).cmdline == ()
+    assert 0.1 <= time.monotonic() - started < 2
 
 
 # ---------------------------------------------------------------- in a Dagster instance
