@@ -49,10 +49,16 @@ def describe(retention: Mapping[TickStatus, int]) -> str:
                      for status, days in sorted(retention.items(), key=lambda item: item[0].value))
 
 
-def purge_schedule_ticks(instance: dg.DagsterInstance, now: datetime) -> tuple[int, list[Purge]]:
-    """Purge every schedule's ticks by ``retention.schedule``; returns how many schedules were looked at and the
-    purges applied to each."""
-    plan = purge_plan(instance.get_tick_retention_settings(InstigatorType.SCHEDULE), now)
+def schedule_retention(instance: dg.DagsterInstance) -> Mapping[TickStatus, int]:
+    """dagster.yaml's ``retention.schedule``: days kept by tick status."""
+    return instance.get_tick_retention_settings(InstigatorType.SCHEDULE)
+
+
+def purge_schedule_ticks(instance: dg.DagsterInstance, retention: Mapping[TickStatus, int],
+                         now: datetime) -> tuple[int, list[Purge]]:
+    """Purge every schedule's ticks by ``retention``; returns how many schedules were looked at and the purges
+    applied to each."""
+    plan = purge_plan(retention, now)
     states = instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
     for state in states:
         for purge in plan:
@@ -69,8 +75,8 @@ def purge_schedule_ticks(instance: dg.DagsterInstance, now: datetime) -> tuple[i
                  "them for ever otherwise; the cadences tick 22 times an hour). Runs are never purged."),
 )
 def dagster_housekeeping(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    retention = context.instance.get_tick_retention_settings(InstigatorType.SCHEDULE)
-    schedules, plan = purge_schedule_ticks(context.instance, datetime.now(UTC))
+    retention = schedule_retention(context.instance)
+    schedules, plan = purge_schedule_ticks(context.instance, retention, datetime.now(UTC))
     if not plan:
         return dg.SkipReason(f"retention.schedule keeps every tick ({describe(retention)}): nothing to purge")
     return dg.SkipReason(f"schedule ticks of {schedules} schedules purged by retention.schedule: "

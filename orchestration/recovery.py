@@ -166,20 +166,12 @@ def read_process(pid: int, proc: Path = PROC, settle_seconds: float = EXEC_SETTL
     """The process with ``pid`` on this host, or None when there is none.
 
     A process in the middle of ``exec`` shows an empty command line for a moment (Linux sets the new one up
-    after closing the old program's files), so an empty one is read again for up to ``settle_seconds``: a
-    process that keeps it empty (a kernel thread) is no run worker."""
-    deadline = time.monotonic() + settle_seconds
-    while True:
-        process = _read_process_once(pid, proc)
-        if process is None or process.cmdline or process.zombie or time.monotonic() >= deadline:
-            return process
-        time.sleep(0.01)
-
-
-def _read_process_once(pid: int, proc: Path) -> Process | None:
+    after closing the old program's files), so an empty one of a live process is read again for up to
+    ``settle_seconds``: a process that keeps it empty (a kernel thread) is no run worker."""
+    folder = proc / str(pid)
     try:
-        stat = (proc / str(pid) / "stat").read_text()
-        cmdline = (proc / str(pid) / "cmdline").read_bytes()
+        stat = (folder / "stat").read_text()
+        cmdline = (folder / "cmdline").read_bytes()
         uptime = float((proc / "uptime").read_text().split()[0])
     except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
         return None
@@ -188,9 +180,17 @@ def _read_process_once(pid: int, proc: Path) -> Process | None:
     # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after its last ')'
     fields = stat[stat.rindex(")") + 2:].split()
     state, start_ticks = fields[0], int(fields[19])  # fields 3 and 22 of proc(5)
+    zombie = state in ("Z", "X", "x")
+    deadline = time.monotonic() + settle_seconds
+    while not cmdline.strip(b"\0") and not zombie and time.monotonic() < deadline:
+        time.sleep(0.01)
+        try:
+            cmdline = (folder / "cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError):
+            return None  # it ended meanwhile
     age = uptime - start_ticks / os.sysconf("SC_CLK_TCK")
     args = tuple(part.decode(errors="replace") for part in cmdline.split(b"\0") if part)
-    return Process(pid=pid, age_seconds=age, cmdline=args, zombie=state in ("Z", "X", "x"))
+    return Process(pid=pid, age_seconds=age, cmdline=args, zombie=zombie)
 
 
 # ---------------------------------------------------------------- reading Dagster's records

@@ -23,7 +23,7 @@ from dagster._core.scheduler.instigation import (
 from dagster_shared.error import SerializableErrorInfo
 
 from orchestration import housekeeping
-from orchestration.housekeeping import Purge, describe, purge_plan, purge_schedule_ticks
+from orchestration.housekeeping import Purge, describe, purge_plan, purge_schedule_ticks, schedule_retention
 from orchestration.instance import dagster_yaml
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -102,11 +102,11 @@ def test_old_schedule_ticks_go_by_status_and_age_and_nothing_else_does(instance)
     sensor_ticks = [tick(instance, sensor, SKIPPED, timedelta(days=30)), tick(instance, sensor, SUCCESS, quarter * 2)]
     assert len(kept(instance, five_min)) == len(stays) + len(goes)
 
-    assert purge_schedule_ticks(instance, NOW) == (2, purge_plan(NOVORA, NOW))
+    assert purge_schedule_ticks(instance, schedule_retention(instance), NOW) == (2, purge_plan(NOVORA, NOW))
     assert sorted(at for _, at in kept(instance, five_min)) == sorted(stays)
     assert kept(instance, ten_min) == [("SUCCESS", other_schedule_stays)]
     assert sorted(at for _, at in kept(instance, sensor)) == sorted(sensor_ticks)
-    assert purge_schedule_ticks(instance, NOW)[0] == 2  # again: nothing more goes
+    assert purge_schedule_ticks(instance, schedule_retention(instance), NOW)[0] == 2  # again: nothing more goes
     assert len(kept(instance, five_min)) == len(stays)
 
 
